@@ -1,0 +1,145 @@
+//! Command-line arguments as parsed (stage one); each command validates them into its
+//! own configuration before doing any work (stage two).
+use crate::train::config::TrainArgs;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Recurrent-network sentiment experiments on IMDB (RNN, LSTM, GRU, GloVe, vanishing
+/// gradients) through libtorch, on CPU or CUDA.
+#[derive(Parser, Debug)]
+#[command(name = "imdb-rnn", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Versions, devices (CUDA, cuDNN), threads, and what the data directory holds.
+    Info(InfoArgs),
+    /// Download datasets into the data directory (verified, resumable).
+    Fetch(FetchArgs),
+    /// Dataset report: reviews, tokens, vocabulary, lengths, truncation, GloVe coverage.
+    Data(DataArgs),
+    /// Train and evaluate one model, writing a run directory.
+    Train(TrainCmdArgs),
+    /// Evaluate a trained run on the test split: accuracy, confusion matrix, by length.
+    Eval(EvalArgs),
+    /// Classify reviews with a trained run (arguments, or one review per stdin line).
+    Predict(PredictArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+/// Where the data comes from; shared by the commands that read it.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataSource {
+    /// IMDB: path to an aclImdb archive (.tar.gz/.tar) or directory, or a URL
+    /// [default: the official archive, fetched into the data directory].
+    #[arg(long, env = "IMDB_RNN_IMDB", value_name = "PATH|URL")]
+    pub imdb: Option<String>,
+    /// Never use the network; fail if a file is not already cached.
+    #[arg(long, env = "IMDB_RNN_OFFLINE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub offline: Option<bool>,
+    /// Do not print progress.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    /// What to fetch: imdb, glove-wiki-gigaword-50, -100, -200 or -300 [default: imdb].
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    #[command(flatten)]
+    pub source: DataSource,
+    /// GloVe vectors to report coverage for: a path, a URL or a gensim name.
+    #[arg(long, value_name = "PATH|URL|NAME")]
+    pub glove: Option<String>,
+    /// Vocabulary size, specials not counted.
+    #[arg(long, default_value_t = 10_000)]
+    pub vocab_size: usize,
+    /// Tokens kept per review.
+    #[arg(long, default_value_t = 200)]
+    pub max_len: usize,
+    /// How many of the most frequent words to list.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainCmdArgs {
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Read options from a TOML file (keys are these flags' names); flags win.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Run directory name [default: derived from the options, e.g. lstm-l1-h128-random-final-s0].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Root directory of run directories.
+    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Continue the run from its last checkpoint instead of starting over.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print summary.json on stdout at the end (for scripts).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Run directory written by `imdb-rnn train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Use best.ot (best validation epoch) instead of the final weights.
+    #[arg(long)]
+    pub best: bool,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Run directory written by `imdb-rnn train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Reviews to classify; without any, one review per line is read from stdin.
+    pub texts: Vec<String>,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}

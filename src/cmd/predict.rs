@@ -1,0 +1,144 @@
+//! `imdb-rnn eval` and `imdb-rnn predict`: use a trained run directory.
+use crate::cli::{EvalArgs, PredictArgs};
+use crate::data::prepare::encode_text;
+use crate::data::vocab::Vocab;
+use crate::model::Classifier;
+use crate::train::config::parse_device;
+use crate::train::run::RunPaths;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::io::BufRead;
+use std::path::Path;
+use tch::Tensor;
+
+/// Loads a run's vocabulary and model (final weights, or best.ot).
+pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<(super::train::RunRecord, Vocab, Classifier)> {
+    let record = super::train::read_record(dir)?;
+    let paths = RunPaths::new(dir);
+    let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
+        .with_context(|| format!("{} is corrupt", paths.vocab().display()))?;
+    let vocab = vocab.reindex();
+    let device = parse_device(device)?;
+    let weights = if best { paths.best() } else { paths.model() };
+    let weights = if weights.exists() || best { weights } else { paths.checkpoint() };
+    let mut model = Classifier::new(&record.config.model, device, None)?;
+    if weights == paths.checkpoint() {
+        let saved: std::collections::HashMap<String, Tensor> = Tensor::load_multi_with_device(&weights, device)
+            .with_context(|| format!("{} has no trained weights yet (no model.ot or checkpoint.ot)", dir.display()))?
+            .into_iter()
+            .collect();
+        model.copy_from(&saved, "model.", &weights)?;
+    } else {
+        model.load(&weights)?;
+    }
+    Ok((record, vocab, model))
+}
+
+#[derive(Serialize)]
+struct Prediction<'a> {
+    text: &'a str,
+    probability_positive: f64,
+    label: &'static str,
+    tokens: u32,
+}
+
+pub fn predict(args: &PredictArgs) -> Result<()> {
+    let (record, vocab, model) = load_run(&args.run, &args.device, false)?;
+    let max_len = record.config.encode.max_len;
+    let texts: Vec<String> = if args.texts.is_empty() {
+        std::io::stdin().lock().lines().collect::<std::io::Result<_>>().context("cannot read stdin")?
+    } else {
+        args.texts.clone()
+    };
+    let _guard = tch::no_grad_guard();
+    for chunk in texts.chunks(256) {
+        let mut ids = Vec::with_capacity(chunk.len() * max_len);
+        let mut lengths = Vec::with_capacity(chunk.len());
+        for t in chunk {
+            let (row, len) = encode_text(t, &vocab, max_len);
+            ids.extend(row.into_iter().map(|i| i as i64));
+            lengths.push(len as i64);
+        }
+        let tokens = Tensor::from_slice(&ids).reshape([chunk.len() as i64, max_len as i64]).to_device(model.device);
+        let lens = Tensor::from_slice(&lengths).to_device(model.device);
+        let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&tokens, &lens, false).sigmoid().to_device(tch::Device::Cpu))?;
+        for ((t, p), len) in chunk.iter().zip(probs).zip(&lengths) {
+            let label = if p > 0.5 { "positive" } else { "negative" };
+            if args.json {
+                let row = Prediction { text: t, probability_positive: p as f64, label, tokens: *len as u32 };
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!("{p:.4}\t{label}\t{}", t.chars().take(70).collect::<String>());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct EvalReport {
+    pub run: String,
+    pub weights: String,
+    pub reviews: usize,
+    pub accuracy: f64,
+    pub loss: f64,
+    /// `[[true negatives, false positives], [false negatives, true positives]]`.
+    pub confusion: [[usize; 2]; 2],
+    pub by_length: Vec<LengthBucket>,
+}
+
+#[derive(Serialize)]
+pub struct LengthBucket {
+    pub bucket: String,
+    pub reviews: usize,
+    pub accuracy: f64,
+}
+
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let (record, _vocab, model) = load_run(&args.run, &args.device, args.best)?;
+    let mut source = args.source.clone();
+    if source.imdb.is_none() {
+        source.imdb = Some(record.archive.clone());
+    }
+    source.quiet = true;
+    let (_archive, data, _) = super::load_data(&source, record.config.encode)?;
+    let selected = crate::train::select_data(&record.config, &data);
+    let test = crate::train::SplitTensors::new(&selected.test, record.config.encode.max_len, model.device);
+    let (loss, accuracy, probs) = crate::train::evaluate(&model, &test);
+    let probs: Vec<f32> = Vec::<f32>::try_from(probs.to_device(tch::Device::Cpu))?;
+    let mut confusion = [[0usize; 2]; 2];
+    let edges = [(100u32, "<=100"), (200, "101-200"), (400, "201-400"), (u32::MAX, ">400")];
+    let mut buckets = vec![(0usize, 0usize); edges.len()];
+    for ((&p, &label), &len) in probs.iter().zip(&selected.test.labels).zip(&selected.test.lengths) {
+        let pred = usize::from(p > 0.5);
+        confusion[label as usize][pred] += 1;
+        let b = edges.iter().position(|(e, _)| len <= *e).unwrap_or(edges.len() - 1);
+        buckets[b].0 += 1;
+        buckets[b].1 += usize::from(pred == label as usize);
+    }
+    let report = EvalReport {
+        run: args.run.display().to_string(),
+        weights: if args.best { "best.ot".into() } else { "model.ot".into() },
+        reviews: probs.len(),
+        accuracy,
+        loss,
+        confusion,
+        by_length: edges
+            .iter()
+            .zip(&buckets)
+            .map(|((_, name), &(n, c))| LengthBucket { bucket: format!("{name} tokens"), reviews: n, accuracy: if n == 0 { f64::NAN } else { c as f64 / n as f64 } })
+            .collect(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("run        {} ({})", report.run, report.weights);
+    println!("test       {} reviews, accuracy {:.4}, loss {:.4}", report.reviews, report.accuracy, report.loss);
+    println!("confusion  true neg {:>6}  false pos {:>6}", confusion[0][0], confusion[0][1]);
+    println!("           false neg {:>5}  true pos {:>7}", confusion[1][0], confusion[1][1]);
+    for b in &report.by_length {
+        println!("length     {:<16} {:>6} reviews  accuracy {:.4}", b.bucket, b.reviews, b.accuracy);
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! `imdb-rnn train`: resolve the configuration, prepare data, train, report.
+use crate::cli::TrainCmdArgs;
+use crate::data::glove::GloveMatrix;
+use crate::fetch;
+use crate::train::config::{self, TrainArgs, TrainConfig};
+use crate::train::run::RunPaths;
+use crate::train::signal::StopFlags;
+use crate::train::{self, Outcome, RunOptions};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// config.json: the resolved configuration plus everything needed to trust and reuse it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct RunRecord {
+    pub name: String,
+    pub imdb_rnn: String,
+    pub git: String,
+    pub libtorch: String,
+    pub cuda_available: bool,
+    pub cudnn_version: Option<i64>,
+    pub device: String,
+    pub archive: String,
+    pub train_reviews: usize,
+    pub val_reviews: usize,
+    pub test_reviews: usize,
+    pub config: TrainConfig,
+}
+
+/// Exit statuses of `train` beyond 0/1/2, also used by sweeps.
+pub const EXIT_DIVERGED: u8 = 3;
+
+/// Merges `--config` and flags, then validates.
+pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
+    let base = match &args.config {
+        Some(p) => TrainArgs::from_toml_file(p)?,
+        None => TrainArgs::default(),
+    };
+    Ok(base.overlay(&args.train))
+}
+
+pub fn run(args: &TrainCmdArgs) -> Result<u8> {
+    let targs = resolve_args(args)?;
+    // Validate everything that needs no data before any work (GloVe dim comes later).
+    TrainConfig::resolve(&targs, None)?;
+    if let Some(name) = &args.name {
+        config::run_dir(&args.runs_dir, name)?;
+    }
+    let home = fetch::data_home();
+    let glove_file = match (&targs.emb, &targs.glove) {
+        (Some(m), g) if m.uses_glove() => {
+            let value = g.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into());
+            Some(super::glove_path(&value, &args.source, &home)?)
+        }
+        _ => None,
+    };
+    let glove_dim = match &glove_file {
+        Some(p) => Some(crate::data::glove::peek_dim(p)? as i64),
+        None => None,
+    };
+    let cfg = TrainConfig::resolve(&targs, glove_dim)?;
+    let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
+    let dir = config::run_dir(&args.runs_dir, &name)?;
+    let outcome = train_in(&cfg, &name, &dir, &args.source, glove_file.as_deref(), args.resume, !args.source.quiet, StopFlags::install())?;
+    report_outcome(outcome, &dir, args.json)
+}
+
+/// Prints the end of a run and maps it to an exit status.
+pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
+    match outcome {
+        Outcome::Finished(summary) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!(
+                    "{}: test accuracy {:.4} (best {:.4} at epoch {}), {:.1} s/epoch -> {}",
+                    summary.name,
+                    summary.final_test_acc,
+                    summary.best_test_acc,
+                    summary.best_epoch,
+                    summary.mean_epoch_seconds,
+                    dir.display()
+                );
+            }
+            Ok(0)
+        }
+        Outcome::Stopped(stop) => {
+            eprintln!("imdb-rnn: stopped by signal; checkpoint saved in {}; continue with --resume", dir.display());
+            Ok(stop.exit_code())
+        }
+        Outcome::Diverged(msg) => {
+            eprintln!("imdb-rnn: {msg}");
+            Ok(EXIT_DIVERGED)
+        }
+    }
+}
+
+/// Prepares data and trains `cfg` into `dir` (shared with sweeps and the gradient study).
+#[allow(clippy::too_many_arguments)]
+pub fn train_in(
+    cfg: &TrainConfig,
+    name: &str,
+    dir: &Path,
+    source: &crate::cli::DataSource,
+    glove_file: Option<&Path>,
+    resume: bool,
+    progress: bool,
+    stop: StopFlags,
+) -> Result<Outcome> {
+    let (archive, data, _origin) = super::load_data(source, cfg.encode)?;
+    let glove: Option<GloveMatrix> = match glove_file {
+        Some(p) => Some(crate::data::glove::load(p, &data.vocab)?),
+        None => None,
+    };
+    train_prepared(cfg, name, dir, &archive, &data, glove.as_ref(), resume, progress, stop)
+}
+
+/// Trains on already prepared data.
+#[allow(clippy::too_many_arguments)]
+pub fn train_prepared(
+    cfg: &TrainConfig,
+    name: &str,
+    dir: &Path,
+    archive: &Path,
+    data: &crate::data::prepare::Prepared,
+    glove: Option<&GloveMatrix>,
+    resume: bool,
+    progress: bool,
+    stop: StopFlags,
+) -> Result<Outcome> {
+    let paths = RunPaths::new(dir);
+    if resume {
+        let record: RunRecord = serde_json::from_slice(
+            &std::fs::read(paths.config()).with_context(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?,
+        )
+        .with_context(|| format!("{} is not a config.json of imdb-rnn", paths.config().display()))?;
+        if record.config != *cfg {
+            bail!("--resume: {} was trained with other options; use the same options, or another --name", dir.display());
+        }
+    } else if paths.config().exists() {
+        bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    let selected = train::select_data(cfg, data);
+    if let Some(g) = glove {
+        if progress {
+            eprintln!(
+                "imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)",
+                g.coverage.found,
+                g.coverage.words,
+                100.0 * g.coverage.ratio()
+            );
+        }
+    }
+    let info = super::info::Info::gather();
+    let record = RunRecord {
+        name: name.into(),
+        imdb_rnn: info.imdb_rnn.into(),
+        git: info.git.into(),
+        libtorch: info.libtorch.into(),
+        cuda_available: info.cuda_available,
+        cudnn_version: info.cudnn_version,
+        device: format!("{:?}", config::parse_device(&cfg.device)?),
+        archive: archive.display().to_string(),
+        train_reviews: selected.train.len(),
+        val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
+        test_reviews: selected.test.len(),
+        config: cfg.clone(),
+    };
+    crate::util::write_atomic(&paths.config(), serde_json::to_string_pretty(&record)?.as_bytes())?;
+    crate::util::write_atomic(&paths.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
+    let opts = RunOptions { resume, progress, stop, name: name.into() };
+    train::train(cfg, data, glove, &paths, &opts)
+}
+
+/// Reads a run's config.json.
+pub fn read_record(dir: &Path) -> Result<RunRecord> {
+    let p = dir.join("config.json");
+    let bytes = std::fs::read(&p).with_context(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", dir.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", p.display()))
+}

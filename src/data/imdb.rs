@@ -1,0 +1,178 @@
+//! Streams labeled reviews out of an aclImdb archive (.tar.gz, .tar) or an extracted
+//! aclImdb directory, without ever writing anything to disk.
+use anyhow::{bail, Context, Result};
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// Which half of the dataset a review belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// One review as stored in the archive: `aclImdb/<split>/<pos|neg>/<id>_<rating>.txt`.
+#[derive(Debug)]
+pub struct RawReview {
+    pub split: Split,
+    /// 1 for `pos`, 0 for `neg`.
+    pub label: u8,
+    pub id: u32,
+    /// The star rating, 1-4 for negative and 7-10 for positive reviews.
+    pub rating: u8,
+    pub text: Vec<u8>,
+}
+
+/// Parses an archive member path; `None` for anything that is not a labeled review
+/// (README, imdb.vocab, `train/unsup`, `*.feat`, `urls_*.txt`, `../evil`, `/abs/path`...).
+pub fn parse_review_path(path: &str) -> Option<(Split, u8, u32, u8)> {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let mut parts = path.split('/');
+    if parts.next()? != "aclImdb" {
+        return None;
+    }
+    let split = match parts.next()? {
+        "train" => Split::Train,
+        "test" => Split::Test,
+        _ => return None,
+    };
+    let label = match parts.next()? {
+        "pos" => 1,
+        "neg" => 0,
+        _ => return None,
+    };
+    let file = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let stem = file.strip_suffix(".txt")?;
+    let (id, rating) = stem.split_once('_')?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id: u32 = id.parse().ok()?;
+    let rating: u8 = rating.parse().ok()?;
+    if !(1..=10).contains(&rating) {
+        return None;
+    }
+    Some((split, label, id, rating))
+}
+
+/// Calls `sink` with every labeled review of the archive or directory at `path`, in
+/// archive order. Entries that are not regular files (links, devices) are skipped.
+pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+    if path.is_dir() {
+        return read_directory(path, &mut sink);
+    }
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open IMDB archive {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut magic = [0u8; 2];
+    let gz = {
+        use std::io::BufRead;
+        let buf = reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
+        if buf.len() >= 2 {
+            magic.copy_from_slice(&buf[..2]);
+        }
+        magic == [0x1f, 0x8b]
+    };
+    let result = if gz {
+        read_tar(flate2::bufread::GzDecoder::new(reader), &mut sink)
+    } else {
+        read_tar(reader, &mut sink)
+    };
+    result.with_context(|| {
+        format!(
+            "IMDB archive {} is truncated or corrupt; delete it and fetch again (imdb-rnn fetch imdb), or pass another with --imdb",
+            path.display()
+        )
+    })
+}
+
+fn read_tar(input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+    let mut archive = tar::Archive::new(input);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path_bytes = entry.path_bytes();
+        let Ok(path) = std::str::from_utf8(&path_bytes) else { continue };
+        let Some((split, label, id, rating)) = parse_review_path(path) else { continue };
+        let mut text = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut text)?;
+        sink(RawReview { split, label, id, rating, text })?;
+    }
+    Ok(())
+}
+
+fn read_directory(root: &Path, sink: &mut impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+    // Accept both the directory holding aclImdb/ and aclImdb/ itself.
+    let base = if root.join("aclImdb").is_dir() { root.join("aclImdb") } else { root.to_path_buf() };
+    for split in ["train", "test"] {
+        for label in ["pos", "neg"] {
+            let dir = base.join(split).join(label);
+            let Ok(listing) = std::fs::read_dir(&dir) else { continue };
+            let mut names: Vec<_> = listing.filter_map(|e| e.ok()).collect();
+            names.sort_by_key(|e| e.file_name());
+            for e in names {
+                if !e.file_type()?.is_file() {
+                    continue; // never follow links
+                }
+                let name = e.file_name();
+                let rel = format!("aclImdb/{split}/{label}/{}", name.to_string_lossy());
+                let Some((split, label, id, rating)) = parse_review_path(&rel) else { continue };
+                let text = std::fs::read(e.path())
+                    .with_context(|| format!("cannot read {}", e.path().display()))?;
+                sink(RawReview { split, label, id, rating, text })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless both splits hold reviews; names the archive.
+pub fn check_counts(path: &Path, train: usize, test: usize) -> Result<()> {
+    match (train, test) {
+        (0, 0) => bail!(
+            "{} holds no labeled reviews (expected aclImdb/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt); pass the aclImdb archive with --imdb",
+            path.display()
+        ),
+        (0, _) => bail!("{} has no aclImdb/train reviews; pass a complete aclImdb archive with --imdb", path.display()),
+        (_, 0) => bail!("{} has no aclImdb/test reviews; pass a complete aclImdb archive with --imdb", path.display()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_paths_are_recognised_and_everything_else_ignored() {
+        assert_eq!(parse_review_path("aclImdb/train/pos/12_9.txt"), Some((Split::Train, 1, 12, 9)));
+        assert_eq!(parse_review_path("./aclImdb/test/neg/0_2.txt"), Some((Split::Test, 0, 0, 2)));
+        for p in [
+            "aclImdb/train/unsup/1_0.txt",
+            "aclImdb/train/labeledBow.feat",
+            "aclImdb/train/urls_pos.txt",
+            "aclImdb/README",
+            "../evil",
+            "/aclImdb/train/pos/1_9.txt",
+            "aclImdb/train/pos/../../../evil/1_9.txt",
+            "aclImdb/train/pos/x_9.txt",
+            "aclImdb/train/pos/1_11.txt",
+        ] {
+            assert_eq!(parse_review_path(p), None, "{p}");
+        }
+    }
+}

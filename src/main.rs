@@ -1,0 +1,40 @@
+//! imdb-rnn: recurrent-network sentiment experiments on IMDB through libtorch.
+//! Pipeline: fetch -> data -> model -> train -> report; `cmd` wires them to the CLI.
+mod cli;
+mod cmd;
+mod data;
+mod fetch;
+mod model;
+mod train;
+mod util;
+
+use clap::{CommandFactory, Parser};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // One line, with the whole context chain.
+            eprintln!("imdb-rnn: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    use cli::Command::*;
+    match cli.command {
+        Info(a) => cmd::info::run(&a).map(|_| 0),
+        Fetch(a) => cmd::data::fetch(&a).map(|_| 0),
+        Data(a) => cmd::data::data(&a).map(|_| 0),
+        Train(a) => cmd::train::run(&a),
+        Eval(a) => cmd::predict::eval(&a).map(|_| 0),
+        Predict(a) => cmd::predict::predict(&a).map(|_| 0),
+        Completions(a) => {
+            clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}

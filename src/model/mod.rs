@@ -1,0 +1,201 @@
+//! The sentiment classifier: Embedding -> recurrent stack -> Linear(H x directions, 1).
+pub mod recurrent;
+
+use anyhow::{bail, Context, Result};
+use recurrent::{Recurrent, RecurrentConfig};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+/// Where the embedding comes from and whether it trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmbeddingMode {
+    /// N(0, 1) init, learned (course Q1).
+    Random,
+    /// GloVe vectors, never updated (course Q7).
+    GloveFrozen,
+    /// GloVe vectors as the starting point, then learned.
+    GloveTuned,
+}
+
+impl EmbeddingMode {
+    pub fn uses_glove(self) -> bool {
+        !matches!(self, EmbeddingMode::Random)
+    }
+}
+
+/// Which hidden state feeds the classifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// The last layer's state after all max-len positions, pads included (the course's).
+    Final,
+    /// The state at each review's last real token (packed sequences); a backward
+    /// direction starts from that token.
+    Last,
+    /// Mean of the last layer's outputs over real tokens.
+    Mean,
+    /// Element-wise max of the last layer's outputs over real tokens.
+    Max,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Rows of the embedding (vocabulary size, specials included).
+    pub vocab_size: i64,
+    pub embedding: EmbeddingMode,
+    pub recurrent: RecurrentConfig,
+    pub readout: Readout,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            vocab_size: 10_002,
+            embedding: EmbeddingMode::Random,
+            recurrent: RecurrentConfig::default(),
+            readout: Readout::Final,
+        }
+    }
+}
+
+pub struct Classifier {
+    pub config: ModelConfig,
+    /// `[vocab, E]`
+    pub embedding: Tensor,
+    pub rnn: Recurrent,
+    /// `[1, H * directions]`
+    pub fc_weight: Tensor,
+    /// `[1]`
+    pub fc_bias: Tensor,
+    pub device: Device,
+}
+
+impl Classifier {
+    /// Builds the model with PyTorch's default initialisation, drawn on the CPU from
+    /// libtorch's generator (seed it first) so CPU and GPU runs start from the same
+    /// weights. `pretrained` (`[vocab * E]`, row-major) replaces the embedding's init.
+    pub fn new(config: &ModelConfig, device: Device, pretrained: Option<&[f32]>) -> Result<Classifier> {
+        let e = config.recurrent.input_size;
+        let embedding = match pretrained {
+            Some(data) => {
+                if data.len() as i64 != config.vocab_size * e {
+                    bail!("pretrained embedding has {} values, expected {} x {}", data.len(), config.vocab_size, e);
+                }
+                Tensor::from_slice(data).reshape([config.vocab_size, e])
+            }
+            None => Tensor::randn([config.vocab_size, e], (Kind::Float, Device::Cpu)),
+        };
+        let trainable = config.embedding != EmbeddingMode::GloveFrozen;
+        let embedding = embedding.to_device(device).set_requires_grad(trainable);
+        let rnn = Recurrent::new(&config.recurrent, device);
+        let fan_in = config.recurrent.hidden_size * rnn.directions();
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        let fc_weight = Tensor::empty([1, fan_in], (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
+        let fc_bias = Tensor::empty([1], (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
+        Ok(Classifier {
+            config: config.clone(),
+            embedding,
+            rnn,
+            fc_weight: fc_weight.to_device(device).set_requires_grad(true),
+            fc_bias: fc_bias.to_device(device).set_requires_grad(true),
+            device,
+        })
+    }
+
+    /// Every parameter with its PyTorch-style name (`embedding.weight`,
+    /// `rnn.weight_ih_l0`, `fc.weight`...), frozen ones included.
+    pub fn named_parameters(&self) -> Vec<(String, &Tensor)> {
+        let mut out = vec![("embedding.weight".to_string(), &self.embedding)];
+        out.extend(self.rnn.params.iter().map(|(n, t)| (format!("rnn.{n}"), t)));
+        out.push(("fc.weight".into(), &self.fc_weight));
+        out.push(("fc.bias".into(), &self.fc_bias));
+        out
+    }
+
+    /// The parameters the optimiser updates.
+    pub fn trainable_parameters(&self) -> Vec<(String, &Tensor)> {
+        self.named_parameters().into_iter().filter(|(_, t)| t.requires_grad()).collect()
+    }
+
+    pub fn parameter_count(&self) -> i64 {
+        self.named_parameters().iter().map(|(_, t)| t.numel() as i64).sum()
+    }
+
+    /// `tokens: [B, T]` int64 -> `[B, T, E]`.
+    pub fn embed(&self, tokens: &Tensor) -> Tensor {
+        Tensor::embedding(&self.embedding, tokens, -1, false, false)
+    }
+
+    /// `x: [B, T, E]`, `lengths: [B]` int64 (true lengths, on the model's device)
+    /// -> logits `[B]`.
+    pub fn head(&self, x: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        let dirs = self.rnn.directions();
+        let last_states = |h_n: &Tensor| {
+            let layers = h_n.size()[0];
+            if dirs == 2 {
+                Tensor::cat(&[h_n.get(layers - 2), h_n.get(layers - 1)], 1)
+            } else {
+                h_n.get(layers - 1)
+            }
+        };
+        let features = match self.config.readout {
+            Readout::Final => last_states(&self.rnn.forward_padded(x, train).h_n),
+            readout => {
+                let t = x.size()[1];
+                let clamped = lengths.clamp(1, t);
+                let (sorted, order) = clamped.sort(0, true);
+                let restore = order.argsort(0, false);
+                let out = self.rnn.forward_packed(&x.index_select(0, &order), &sorted.to_device(Device::Cpu), train);
+                let sorted_features = match readout {
+                    Readout::Last => last_states(&out.h_n),
+                    Readout::Mean => out.output.sum_dim_intlist(1, false, Kind::Float) / sorted.unsqueeze(1).to_kind(Kind::Float),
+                    _ => {
+                        let positions = Tensor::arange(t, (Kind::Int64, x.device())).unsqueeze(0);
+                        let pad = positions.ge_tensor(&sorted.unsqueeze(1)).unsqueeze(2);
+                        out.output.masked_fill(&pad, f64::NEG_INFINITY).amax(1, false)
+                    }
+                };
+                sorted_features.index_select(0, &restore)
+            }
+        };
+        features.matmul(&self.fc_weight.tr()).squeeze_dim(1) + &self.fc_bias
+    }
+
+    pub fn forward(&self, tokens: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        self.head(&self.embed(tokens), lengths, train)
+    }
+
+    /// Saves every parameter under its name.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let named = self.named_parameters();
+        let tmp = path.with_extension("ot.tmp");
+        Tensor::save_multi(&named, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Copies saved parameters into this model (names and shapes must match).
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let saved = Tensor::load_multi(path).with_context(|| format!("cannot read weights {}", path.display()))?;
+        let saved: std::collections::HashMap<String, Tensor> = saved.into_iter().collect();
+        self.copy_from(&saved, "", path)
+    }
+
+    /// Copies tensors named `<prefix><param name>` from `saved`.
+    pub fn copy_from(&mut self, saved: &std::collections::HashMap<String, Tensor>, prefix: &str, path: &Path) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        for (name, param) in self.named_parameters() {
+            let key = format!("{prefix}{name}");
+            let Some(src) = saved.get(&key) else {
+                bail!("{} has no tensor {key}; was it written by another model configuration?", path.display());
+            };
+            if src.size() != param.size() {
+                bail!("{}: {key} has shape {:?}, the model expects {:?}", path.display(), src.size(), param.size());
+            }
+            param.shallow_clone().copy_(src);
+        }
+        Ok(())
+    }
+}

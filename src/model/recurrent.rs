@@ -1,0 +1,189 @@
+//! A stack of recurrent layers (tanh/ReLU RNN, LSTM, GRU) on libtorch's fused kernels
+//! (`rnn_tanh`, `lstm`, `gru` and their packed `_data` forms; cuDNN on GPU), with
+//! PyTorch's parameter names, layout and default initialisation.
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+/// The recurrent cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// Elman RNN, `h' = act(W_ih x + b_ih + W_hh h + b_hh)` (torch.nn.RNN).
+    Rnn,
+    /// Long short-term memory, gates i, f, g, o (torch.nn.LSTM).
+    Lstm,
+    /// Gated recurrent unit, gates r, z, n (torch.nn.GRU).
+    Gru,
+}
+
+impl Cell {
+    /// Rows stacked in each weight matrix per hidden unit.
+    pub fn gates(self) -> i64 {
+        match self {
+            Cell::Rnn => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+    /// Gate names in PyTorch's row order.
+    pub fn gate_names(self) -> &'static [&'static str] {
+        match self {
+            Cell::Rnn => &["h"],
+            Cell::Lstm => &["i", "f", "g", "o"],
+            Cell::Gru => &["r", "z", "n"],
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Rnn => "rnn",
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+        }
+    }
+}
+
+/// Activation of the plain RNN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Nonlinearity {
+    Tanh,
+    Relu,
+}
+
+/// Shape of a recurrent stack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecurrentConfig {
+    pub cell: Cell,
+    pub nonlinearity: Nonlinearity,
+    pub input_size: i64,
+    pub hidden_size: i64,
+    pub num_layers: i64,
+    pub bidirectional: bool,
+    /// Dropout on the outputs of each layer but the last, during training.
+    pub dropout: f64,
+}
+
+impl Default for RecurrentConfig {
+    fn default() -> Self {
+        RecurrentConfig {
+            cell: Cell::Lstm,
+            nonlinearity: Nonlinearity::Tanh,
+            input_size: 100,
+            hidden_size: 128,
+            num_layers: 1,
+            bidirectional: false,
+            dropout: 0.0,
+        }
+    }
+}
+
+/// A recurrent stack. Parameters live in `params` in PyTorch's `_flat_weights` order:
+/// for each layer, for each direction, `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+#[derive(Debug)]
+pub struct Recurrent {
+    pub config: RecurrentConfig,
+    /// `(name, tensor)`, e.g. `("weight_hh_l1_reverse", [gates*H, H])`.
+    pub params: Vec<(String, Tensor)>,
+}
+
+/// What a forward pass returns.
+pub struct RecurrentOutput {
+    /// `[B, T, H * directions]` (padded positions are zeros when the input was packed).
+    pub output: Tensor,
+    /// `[layers * directions, B, H]`: the state after the last step each direction took.
+    pub h_n: Tensor,
+}
+
+impl Recurrent {
+    /// Creates the parameters on the CPU with PyTorch's default initialisation,
+    /// U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, then moves them to `device`.
+    pub fn new(config: &RecurrentConfig, device: Device) -> Recurrent {
+        let h = config.hidden_size;
+        let bound = 1.0 / (h as f64).sqrt();
+        let dirs = if config.bidirectional { 2 } else { 1 };
+        let gate_rows = config.cell.gates() * h;
+        let mut params = Vec::new();
+        for layer in 0..config.num_layers {
+            let input = if layer == 0 { config.input_size } else { h * dirs };
+            for dir in 0..dirs {
+                let sfx = if dir == 1 { "_reverse" } else { "" };
+                for (name, shape) in [
+                    ("weight_ih", vec![gate_rows, input]),
+                    ("weight_hh", vec![gate_rows, h]),
+                    ("bias_ih", vec![gate_rows]),
+                    ("bias_hh", vec![gate_rows]),
+                ] {
+                    let t = Tensor::empty(shape.as_slice(), (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
+                    params.push((format!("{name}_l{layer}{sfx}"), t.to_device(device).set_requires_grad(true)));
+                }
+            }
+        }
+        Recurrent { config: config.clone(), params }
+    }
+
+    pub fn directions(&self) -> i64 {
+        if self.config.bidirectional { 2 } else { 1 }
+    }
+
+    fn zeros_state(&self, batch: i64, like: &Tensor) -> Tensor {
+        Tensor::zeros(
+            [self.config.num_layers * self.directions(), batch, self.config.hidden_size],
+            (like.kind(), like.device()),
+        )
+    }
+
+    /// Runs over every position of a padded batch `x: [B, T, I]`, pads included
+    /// (the course's model).
+    pub fn forward_padded(&self, x: &Tensor, train: bool) -> RecurrentOutput {
+        let c = &self.config;
+        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
+        let h0 = self.zeros_state(x.size()[0], x);
+        let dropout = if train { c.dropout } else { 0.0 };
+        let (output, h_n) = match (c.cell, c.nonlinearity) {
+            (Cell::Rnn, Nonlinearity::Tanh) => {
+                x.rnn_tanh(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true)
+            }
+            (Cell::Rnn, Nonlinearity::Relu) => {
+                x.rnn_relu(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true)
+            }
+            (Cell::Lstm, _) => {
+                let (o, h, _c) = x.lstm(&[&h0, &h0], &weights, true, c.num_layers, dropout, train, c.bidirectional, true);
+                (o, h)
+            }
+            (Cell::Gru, _) => x.gru(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true),
+        };
+        RecurrentOutput { output, h_n }
+    }
+
+    /// Runs over each review's real tokens only (`pack_padded_sequence` semantics): the
+    /// forward direction stops at, and the backward direction starts from, position
+    /// `lengths[b] - 1`. `lengths` must be sorted in decreasing order, on the CPU,
+    /// each at least 1 and at most T.
+    pub fn forward_packed(&self, x: &Tensor, lengths: &Tensor, train: bool) -> RecurrentOutput {
+        let c = &self.config;
+        let total = x.size()[1];
+        let (data, batch_sizes) = x.internal_pack_padded_sequence(lengths, true);
+        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
+        let h0 = self.zeros_state(x.size()[0], x);
+        let dropout = if train { c.dropout } else { 0.0 };
+        let (out_data, h_n) = match (c.cell, c.nonlinearity) {
+            (Cell::Rnn, Nonlinearity::Tanh) => Tensor::rnn_tanh_data(
+                &data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional,
+            ),
+            (Cell::Rnn, Nonlinearity::Relu) => Tensor::rnn_relu_data(
+                &data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional,
+            ),
+            (Cell::Lstm, _) => {
+                let (o, h, _c) = Tensor::lstm_data(
+                    &data, &batch_sizes, &[&h0, &h0], &weights, true, c.num_layers, dropout, train, c.bidirectional,
+                );
+                (o, h)
+            }
+            (Cell::Gru, _) => Tensor::gru_data(
+                &data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional,
+            ),
+        };
+        let (output, _) = Tensor::internal_pad_packed_sequence(&out_data, &batch_sizes, true, 0.0, total);
+        RecurrentOutput { output, h_n }
+    }
+}

@@ -1,0 +1,321 @@
+//! `imdb-rnn train` options in two stages: `TrainArgs` as parsed (flags, a TOML file,
+//! a sweep's grid, all optional), then `TrainConfig`, validated and fully resolved.
+use crate::data::prepare::EncodeConfig;
+use crate::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
+use crate::model::{EmbeddingMode, ModelConfig, Readout};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Training options. Every one may also come from `--config FILE.toml` (same names,
+/// e.g. `layers = 3`); a flag given on the command line wins over the file.
+#[derive(clap::Args, Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrainArgs {
+    /// Recurrent cell [default: lstm].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<Cell>,
+    /// Activation of the plain RNN cell [default: tanh].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonlinearity: Option<Nonlinearity>,
+    /// Number of stacked recurrent layers [default: 1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<i64>,
+    /// Hidden units per layer and direction [default: 128].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<i64>,
+    /// Embedding size [default: 100, or the GloVe file's dimension].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emb_dim: Option<i64>,
+    /// Embedding: random (learned), glove-frozen or glove-tuned [default: random].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emb: Option<EmbeddingMode>,
+    /// Run each layer in both directions.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidirectional: Option<bool>,
+    /// Dropout between recurrent layers during training, in [0, 1) [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
+    /// Hidden state fed to the classifier: final (course), last, mean or max [default: final].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readout: Option<Readout>,
+    /// Epochs [default: 5].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// Batch size [default: 64].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate [default: 0.001].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Seed for initialisation, shuffling, subsets and dropout [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Clip the gradient's total L2 norm to this value (off by default).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip: Option<f64>,
+    /// Share of train reviews held out for validation, in [0, 1) [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_frac: Option<f64>,
+    /// Stop after this many epochs without a better validation accuracy (needs --val-frac).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
+    /// Train and test on a seeded random N reviews of each split (quick studies, CI).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subset: Option<usize>,
+    /// Vocabulary size, specials not counted [default: 10000].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocab_size: Option<usize>,
+    /// Tokens kept per review [default: 200].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+    /// Log gradient norms every N steps into grads.csv (0 = off) [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_every: Option<usize>,
+    /// Device: auto, cpu, cuda or cuda:N [default: auto].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// GloVe vectors: a path, a URL or a gensim name such as glove-wiki-gigaword-100
+    /// [default: glove-wiki-gigaword-100 when --emb uses GloVe].
+    #[arg(long, env = "IMDB_RNN_GLOVE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glove: Option<String>,
+}
+
+impl TrainArgs {
+    /// Reads a TOML file of train options.
+    pub fn from_toml_file(path: &Path) -> Result<TrainArgs> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {} is not valid (keys are the train flags, e.g. layers = 2)", path.display()))
+    }
+
+    /// `self` with every option `over` sets replacing ours.
+    pub fn overlay(&self, over: &TrainArgs) -> TrainArgs {
+        let mut base = serde_json::to_value(self).expect("args serialise");
+        let top = serde_json::to_value(over).expect("args serialise");
+        if let (Some(b), Some(t)) = (base.as_object_mut(), top.as_object()) {
+            for (k, v) in t {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::from_value(base).expect("merged args deserialise")
+    }
+
+    /// Sets one option from `key=value` text (sweep grids), with the flag's name as key.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let mut map = serde_json::to_value(&*self)?;
+        let parsed: serde_json::Value = match value.parse::<f64>() {
+            _ if value == "true" || value == "false" => serde_json::Value::Bool(value == "true"),
+            Ok(_) if !value.contains(['.', 'e', 'E']) => serde_json::from_str(value)?,
+            Ok(f) => serde_json::json!(f),
+            Err(_) => serde_json::Value::String(value.into()),
+        };
+        map.as_object_mut().expect("object").insert(key.to_string(), parsed);
+        *self = serde_json::from_value(map).map_err(|e| anyhow::anyhow!("grid key {key}={value}: {e}"))?;
+        Ok(())
+    }
+}
+
+/// A validated, fully resolved training configuration (what config.json records).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub encode: EncodeConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub clip: Option<f64>,
+    pub val_frac: f64,
+    pub patience: Option<usize>,
+    pub subset: Option<usize>,
+    pub grad_every: usize,
+    pub device: String,
+    pub glove: Option<String>,
+}
+
+impl TrainConfig {
+    /// Checks every option and fills defaults. `glove_dim` is the dimension of the
+    /// GloVe file when the embedding uses one. Errors name the flag.
+    pub fn resolve(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
+        let emb = a.emb.unwrap_or(EmbeddingMode::Random);
+        let layers = a.layers.unwrap_or(1);
+        if layers < 1 {
+            bail!("--layers must be at least 1, got {layers}");
+        }
+        let hidden = a.hidden.unwrap_or(128);
+        if hidden < 1 {
+            bail!("--hidden must be at least 1, got {hidden}");
+        }
+        let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
+            (true, Some(d), Some(g)) if d != g => {
+                bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
+            }
+            (true, _, Some(g)) => g,
+            (_, Some(d), _) => d,
+            _ => 100,
+        };
+        if emb_dim < 1 {
+            bail!("--emb-dim must be at least 1, got {emb_dim}");
+        }
+        let dropout = a.dropout.unwrap_or(0.0);
+        if !(0.0..1.0).contains(&dropout) {
+            bail!("--dropout must be in [0, 1), got {dropout}");
+        }
+        let epochs = a.epochs.unwrap_or(5);
+        if epochs < 1 {
+            bail!("--epochs must be at least 1, got {epochs}");
+        }
+        let batch_size = a.batch_size.unwrap_or(64);
+        if batch_size < 1 {
+            bail!("--batch-size must be at least 1, got {batch_size}");
+        }
+        let lr = a.lr.unwrap_or(1e-3);
+        if !(lr > 0.0 && lr.is_finite()) {
+            bail!("--lr must be a positive number, got {lr}");
+        }
+        if let Some(c) = a.clip {
+            if !(c > 0.0 && c.is_finite()) {
+                bail!("--clip must be a positive number, got {c}");
+            }
+        }
+        let val_frac = a.val_frac.unwrap_or(0.0);
+        if !(0.0..1.0).contains(&val_frac) {
+            bail!("--val-frac must be in [0, 1), got {val_frac}");
+        }
+        if a.patience.is_some() && val_frac == 0.0 {
+            bail!("--patience needs a validation split: add --val-frac (e.g. 0.1)");
+        }
+        if a.subset == Some(0) {
+            bail!("--subset must be at least 1");
+        }
+        let vocab_size = a.vocab_size.unwrap_or(10_000);
+        if vocab_size < 1 {
+            bail!("--vocab-size must be at least 1, got {vocab_size}");
+        }
+        let max_len = a.max_len.unwrap_or(200);
+        if max_len < 1 {
+            bail!("--max-len must be at least 1, got {max_len}");
+        }
+        let device = a.device.clone().unwrap_or_else(|| "auto".into());
+        parse_device(&device)?;
+        if a.nonlinearity == Some(Nonlinearity::Relu) && a.cell.unwrap_or(Cell::Lstm) != Cell::Rnn {
+            bail!("--nonlinearity relu applies to --cell rnn only");
+        }
+        let glove = if emb.uses_glove() {
+            Some(a.glove.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into()))
+        } else {
+            None
+        };
+        Ok(TrainConfig {
+            model: ModelConfig {
+                vocab_size: vocab_size as i64 + 2,
+                embedding: emb,
+                recurrent: RecurrentConfig {
+                    cell: a.cell.unwrap_or(Cell::Lstm),
+                    nonlinearity: a.nonlinearity.unwrap_or(Nonlinearity::Tanh),
+                    input_size: emb_dim,
+                    hidden_size: hidden,
+                    num_layers: layers,
+                    bidirectional: a.bidirectional.unwrap_or(false),
+                    dropout,
+                },
+                readout: a.readout.unwrap_or(Readout::Final),
+            },
+            encode: EncodeConfig { vocab_size, max_len },
+            epochs,
+            batch_size,
+            lr,
+            seed: a.seed.unwrap_or(0),
+            clip: a.clip,
+            val_frac,
+            patience: a.patience,
+            subset: a.subset,
+            grad_every: a.grad_every.unwrap_or(0),
+            device,
+            glove,
+        })
+    }
+
+    /// A readable run name from the options that usually vary, e.g.
+    /// `lstm-l3-h128-random-final-s0`.
+    pub fn default_name(&self) -> String {
+        let r = &self.model.recurrent;
+        let mut name = format!("{}", r.cell.name());
+        if r.nonlinearity == Nonlinearity::Relu {
+            name.push_str("-relu");
+        }
+        name.push_str(&format!("-l{}-h{}", r.num_layers, r.hidden_size));
+        if r.bidirectional {
+            name.push_str("-bi");
+        }
+        let emb = match self.model.embedding {
+            EmbeddingMode::Random => "random",
+            EmbeddingMode::GloveFrozen => "glove-frozen",
+            EmbeddingMode::GloveTuned => "glove-tuned",
+        };
+        name.push_str(&format!("-{emb}-{:?}", self.model.readout).to_lowercase());
+        if let Some(n) = self.subset {
+            name.push_str(&format!("-n{n}"));
+        }
+        name.push_str(&format!("-s{}", self.seed));
+        name
+    }
+}
+
+/// Parses `auto|cpu|cuda|cuda:N` into a device, checking that CUDA is there if asked for.
+pub fn parse_device(spec: &str) -> Result<tch::Device> {
+    let cuda = tch::Cuda::is_available();
+    match spec {
+        "auto" => Ok(if cuda { tch::Device::Cuda(0) } else { tch::Device::Cpu }),
+        "cpu" => Ok(tch::Device::Cpu),
+        s if s == "cuda" || s.starts_with("cuda:") => {
+            let index: usize = match s.strip_prefix("cuda:") {
+                None => 0,
+                Some(n) => n.parse().map_err(|_| anyhow::anyhow!("--device {s}: expected cuda:N with N a GPU index"))?,
+            };
+            if !cuda {
+                bail!("--device {s}: CUDA is not available (libtorch found no usable GPU/driver; `imdb-rnn info` shows what it sees); use --device cpu");
+            }
+            let count = tch::Cuda::device_count() as usize;
+            if index >= count {
+                bail!("--device {s}: only {count} CUDA device(s) present (0..{})", count.saturating_sub(1));
+            }
+            Ok(tch::Device::Cuda(index))
+        }
+        other => bail!("--device {other}: expected auto, cpu, cuda or cuda:N"),
+    }
+}
+
+/// Resolves a run directory name inside `runs_dir`, refusing names that would escape it.
+pub fn run_dir(runs_dir: &Path, name: &str) -> Result<PathBuf> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=,+".contains(c));
+    if !ok {
+        bail!("--name {name:?}: use letters, digits and - _ . = , + only (the run directory lives inside --runs-dir)");
+    }
+    Ok(runs_dir.join(name))
+}

@@ -1,0 +1,176 @@
+//! A run directory: config.json, metrics.csv, steps.csv, grads*.csv, checkpoints,
+//! summary.json. CSV rows are appended and flushed as they are produced, so a crash
+//! keeps everything up to the last completed row.
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+pub const METRICS_HEADER: &str =
+    "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s";
+pub const STEPS_HEADER: &str = "epoch,step,batch,loss";
+pub const GRADS_HEADER: &str = "epoch,step,layer,direction,parameter,gate,norm";
+pub const GRADS_EPOCH_HEADER: &str = "epoch,layer,direction,parameter,gate,mean,median,max,last";
+pub const GRADS_TIME_HEADER: &str = "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end";
+
+/// One row of metrics.csv.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub val_loss: Option<f64>,
+    pub val_acc: Option<f64>,
+    pub test_loss: f64,
+    pub test_acc: f64,
+    pub lr: f64,
+    pub epoch_seconds: f64,
+    pub tokens_per_s: f64,
+}
+
+/// summary.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub name: String,
+    pub status: String,
+    pub epochs_run: usize,
+    pub final_test_acc: f64,
+    pub final_test_loss: f64,
+    pub best_test_acc: f64,
+    pub best_epoch: usize,
+    /// Test accuracy at the epoch with the best validation accuracy (when there is a
+    /// validation split): the honest number for model selection.
+    pub test_acc_at_best_val: Option<f64>,
+    pub best_val_acc: Option<f64>,
+    pub mean_epoch_seconds: f64,
+    pub total_seconds: f64,
+    pub parameters: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Appends CSV lines to a file, writing the header first when the file is new, and
+/// flushing every line.
+pub struct CsvAppender {
+    file: File,
+}
+
+impl CsvAppender {
+    pub fn open(path: &Path, header: &str) -> Result<CsvAppender> {
+        let new = !path.exists() || std::fs::metadata(path)?.len() == 0;
+        let mut file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+        if new {
+            writeln!(file, "{header}")?;
+        }
+        Ok(CsvAppender { file })
+    }
+    pub fn line(&mut self, line: &str) -> Result<()> {
+        writeln!(self.file, "{line}")?;
+        Ok(())
+    }
+    pub fn flush(&mut self) -> Result<()> {
+        self.file.flush()?;
+        Ok(())
+    }
+}
+
+/// Rewrites `path` keeping the header and the rows `keep` accepts (resume: drop rows
+/// written after the checkpoint we resume from). Atomic.
+pub fn truncate_rows(path: &Path, keep: impl Fn(&str) -> bool) -> Result<()> {
+    let Ok(file) = File::open(path) else { return Ok(()) };
+    let mut out = String::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if i == 0 || keep(&line) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    crate::util::write_atomic(path, out.as_bytes())
+}
+
+/// First comma-separated field of a CSV line as a number.
+pub fn field(line: &str, index: usize) -> Option<u64> {
+    line.split(',').nth(index)?.parse().ok()
+}
+
+pub fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+impl EpochMetrics {
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{},{:.3},{:.0}",
+            self.epoch,
+            self.train_loss,
+            self.train_acc,
+            opt(self.val_loss),
+            opt(self.val_acc),
+            self.test_loss,
+            self.test_acc,
+            self.lr,
+            self.epoch_seconds,
+            self.tokens_per_s
+        )
+    }
+}
+
+/// Reads metrics.csv back.
+pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
+    let path = dir.join("metrics.csv");
+    let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    for row in reader.deserialize() {
+        out.push(row.with_context(|| format!("{} has a malformed row", path.display()))?);
+    }
+    Ok(out)
+}
+
+/// The standard files of a run directory.
+pub struct RunPaths {
+    pub dir: PathBuf,
+}
+
+impl RunPaths {
+    pub fn new(dir: &Path) -> RunPaths {
+        RunPaths { dir: dir.to_path_buf() }
+    }
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.dir.join("metrics.csv")
+    }
+    pub fn steps(&self) -> PathBuf {
+        self.dir.join("steps.csv")
+    }
+    pub fn grads(&self) -> PathBuf {
+        self.dir.join("grads.csv")
+    }
+    pub fn grads_epoch(&self) -> PathBuf {
+        self.dir.join("grads_epoch.csv")
+    }
+    pub fn grads_time(&self) -> PathBuf {
+        self.dir.join("grads_time.csv")
+    }
+    pub fn vocab(&self) -> PathBuf {
+        self.dir.join("vocab.json")
+    }
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint.ot")
+    }
+    pub fn checkpoint_state(&self) -> PathBuf {
+        self.dir.join("checkpoint.json")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.dir.join("best.ot")
+    }
+    pub fn model(&self) -> PathBuf {
+        self.dir.join("model.ot")
+    }
+    pub fn summary(&self) -> PathBuf {
+        self.dir.join("summary.json")
+    }
+}
