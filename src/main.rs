@@ -1,13 +1,5 @@
-//! imdb-rnn: recurrent-network sentiment experiments on IMDB through libtorch.
-//! Pipeline: fetch -> data -> model -> train -> report; `cmd` wires them to the CLI.
-mod cli;
-mod cmd;
-mod data;
-mod fetch;
-mod model;
-mod train;
-mod util;
-
+//! The `imdb-rnn` binary: parse arguments, run the command, print errors once.
+use imdb_rnn::{cli, cmd};
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 

@@ -1,0 +1,11 @@
+//! imdb-rnn: recurrent-network sentiment experiments on IMDB through libtorch.
+//!
+//! The modules follow the pipeline: [`fetch`] -> [`data`] -> [`model`] -> [`train`] ->
+//! [`report`]; [`cli`] and [`cmd`] wire them to the command line.
+pub mod cli;
+pub mod cmd;
+pub mod data;
+pub mod fetch;
+pub mod model;
+pub mod train;
+pub mod util;

@@ -1,0 +1,90 @@
+//! Fixtures shared by the integration tests: tiny aclImdb archives built on the fly.
+#![allow(dead_code)]
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One review of a fixture archive.
+#[derive(Clone, Debug)]
+pub struct Review {
+    pub split: &'static str,
+    pub label: &'static str,
+    pub id: u32,
+    pub rating: u8,
+    pub text: Vec<u8>,
+}
+
+/// Writes `entries` (path, bytes) as a gzipped tar at `path`.
+pub fn write_tar_gz(path: &Path, entries: &[(String, Vec<u8>)]) {
+    let file = std::fs::File::create(path).unwrap();
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        // set_path refuses `..`; write the raw name so hostile archives can be built.
+        let raw = header.as_old_mut();
+        raw.name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        tar.append(&header, bytes.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+}
+
+/// An aclImdb-layout archive holding `reviews` (plus the README and an unsup review,
+/// which readers must skip).
+pub fn write_imdb(path: &Path, reviews: &[Review]) {
+    let mut entries = vec![
+        ("aclImdb/README".to_string(), b"fixture".to_vec()),
+        ("aclImdb/train/unsup/0_0.txt".to_string(), b"unlabeled words".to_vec()),
+    ];
+    for r in reviews {
+        entries.push((format!("aclImdb/{}/{}/{}_{}.txt", r.split, r.label, r.id, r.rating), r.text.clone()));
+    }
+    write_tar_gz(path, &entries);
+}
+
+/// A learnable synthetic corpus: positive reviews mix "good" words into filler, negative
+/// ones "bad" words; the sentiment word positions vary, lengths vary from 5 to 25.
+pub fn learnable_reviews(per_split_and_label: u32, seed: u64) -> Vec<Review> {
+    let good = ["great", "wonderful", "superb", "loved", "brilliant"];
+    let bad = ["awful", "boring", "terrible", "hated", "worst"];
+    let filler = ["the", "movie", "plot", "actor", "scene", "film", "story", "and", "was", "it", "a", "of"];
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move |n: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) % n as u64) as usize
+    };
+    let mut out = Vec::new();
+    for split in ["train", "test"] {
+        for (label, words, rating) in [("pos", &good, 9u8), ("neg", &bad, 2u8)] {
+            for id in 0..per_split_and_label {
+                let len = 5 + next(21);
+                let mut toks: Vec<&str> = (0..len).map(|_| filler[next(filler.len())]).collect();
+                for _ in 0..3 {
+                    let at = next(len);
+                    toks[at] = words[next(words.len())];
+                }
+                let text = format!("{}.", toks.join(" ")).into_bytes();
+                out.push(Review { split, label, id, rating, text });
+            }
+        }
+    }
+    out
+}
+
+/// A learnable fixture archive in a fresh directory; returns its path.
+pub fn learnable_archive(dir: &Path, per_split_and_label: u32) -> PathBuf {
+    let path = dir.join("aclImdb_fixture.tar.gz");
+    write_imdb(&path, &learnable_reviews(per_split_and_label, 7));
+    path
+}
+
+/// The imdb-rnn command with an isolated data home and no network.
+pub fn imdb_rnn(home: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("imdb-rnn").unwrap();
+    cmd.env("IMDB_RNN_HOME", home).env_remove("IMDB_RNN_IMDB").env_remove("IMDB_RNN_OFFLINE").env_remove("IMDB_RNN_MIRROR").env_remove("IMDB_RNN_GLOVE");
+    cmd.env("IMDB_RNN_RETRY_BACKOFF_MS", "10");
+    cmd
+}
