@@ -150,7 +150,10 @@ impl Classifier {
                 let out = self.rnn.forward_packed(&x.index_select(0, &order), &sorted.to_device(Device::Cpu), train);
                 let sorted_features = match readout {
                     Readout::Last => last_states(&out.h_n),
-                    Readout::Mean => out.output.sum_dim_intlist(1, false, Kind::Float) / sorted.unsqueeze(1).to_kind(Kind::Float),
+                    Readout::Mean => {
+                        let kind = out.output.kind();
+                        out.output.sum_dim_intlist(1, false, kind) / sorted.unsqueeze(1).to_kind(kind)
+                    }
                     _ => {
                         let positions = Tensor::arange(t, (Kind::Int64, x.device())).unsqueeze(0);
                         let pad = positions.ge_tensor(&sorted.unsqueeze(1)).unsqueeze(2);

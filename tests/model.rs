@@ -1,0 +1,237 @@
+//! The model against PyTorch's conventions and against independent computations.
+use imdb_rnn::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
+use imdb_rnn::model::{Classifier, EmbeddingMode, ModelConfig, Readout};
+use imdb_rnn::train::grads;
+use tch::{Device, Kind, Tensor};
+
+fn config(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> ModelConfig {
+    ModelConfig {
+        vocab_size: 12,
+        embedding: EmbeddingMode::Random,
+        recurrent: RecurrentConfig {
+            cell,
+            nonlinearity: Nonlinearity::Tanh,
+            input_size: 3,
+            hidden_size: 4,
+            num_layers: layers,
+            bidirectional,
+            dropout: 0.0,
+        },
+        readout,
+    }
+}
+
+/// Names and shapes PyTorch gives for every (cell, layers, bidirectional), computed by
+/// the real torch in one Python call when Python has it.
+fn pytorch_parameters() -> Option<serde_json::Value> {
+    let py = "import torch,json\nout={}\nfor c in ['RNN','LSTM','GRU']:\n for l in (1,2,3):\n  for b in (False,True):\n   m=getattr(torch.nn,c)(3,4,num_layers=l,bidirectional=b)\n   out[f'{c.lower()}-{l}-{b}']=[[n,list(p.shape)] for n,p in m.named_parameters()]\nprint(json.dumps(out))";
+    for python in ["python", "python3"] {
+        if let Ok(out) = std::process::Command::new(python).args(["-c", py]).output() {
+            if out.status.success() {
+                return Some(serde_json::from_slice(&out.stdout).unwrap());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn parameter_names_and_shapes_equal_pytorchs_for_one_to_three_layers_both_directions() {
+    let torch = pytorch_parameters();
+    let mut compared_with_torch = 0;
+    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+        for layers in 1..=3 {
+            for bi in [false, true] {
+                let m = Classifier::new(&config(cell, layers, bi, Readout::Final), Device::Cpu, None).unwrap();
+                let ours: Vec<(String, Vec<i64>)> = m.rnn.params.iter().map(|(n, t)| (n.clone(), t.size())).collect();
+                // Independent of Python: the documented layout of torch.nn.{RNN,LSTM,GRU}.
+                let mut expected = Vec::new();
+                let g = cell.gates() * 4;
+                for l in 0..layers {
+                    let input = if l == 0 { 3 } else { 4 * if bi { 2 } else { 1 } };
+                    for sfx in if bi { vec!["", "_reverse"] } else { vec![""] } {
+                        expected.push((format!("weight_ih_l{l}{sfx}"), vec![g, input]));
+                        expected.push((format!("weight_hh_l{l}{sfx}"), vec![g, 4]));
+                        expected.push((format!("bias_ih_l{l}{sfx}"), vec![g]));
+                        expected.push((format!("bias_hh_l{l}{sfx}"), vec![g]));
+                    }
+                }
+                assert_eq!(ours, expected, "{cell:?} layers={layers} bi={bi}");
+                if let Some(torch) = &torch {
+                    let key = format!("{}-{layers}-{}", cell.name(), if bi { "True" } else { "False" });
+                    let theirs: Vec<(String, Vec<i64>)> = serde_json::from_value(torch[&key].clone()).unwrap();
+                    assert_eq!(ours, theirs, "{cell:?} layers={layers} bi={bi} vs torch");
+                    compared_with_torch += 1;
+                }
+            }
+        }
+    }
+    eprintln!("compared {compared_with_torch} configurations with the installed torch");
+}
+
+#[test]
+fn pytorch_default_initialisation_bounds_hold() {
+    tch::manual_seed(0);
+    let m = Classifier::new(&config(Cell::Lstm, 2, false, Readout::Final), Device::Cpu, None).unwrap();
+    let bound = 1.0 / 2.0; // 1/sqrt(hidden=4)
+    for (name, t) in &m.rnn.params {
+        let max = t.abs().max().double_value(&[]);
+        assert!(max <= bound && max > 0.1, "{name}: max |w| = {max}");
+    }
+}
+
+/// Converts every parameter to f64 so finite differences are accurate.
+fn to_double(m: &mut Classifier) {
+    let conv = |t: &Tensor| t.detach().to_kind(Kind::Double).set_requires_grad(true);
+    m.embedding = conv(&m.embedding);
+    for (_, t) in m.rnn.params.iter_mut() {
+        *t = conv(t);
+    }
+    m.fc_weight = conv(&m.fc_weight);
+    m.fc_bias = conv(&m.fc_bias);
+}
+
+fn batch() -> (Tensor, Tensor, Tensor) {
+    let tokens = Tensor::from_slice(&[2i64, 5, 7, 3, 0, 0, 4, 4, 9, 11, 10, 1]).reshape([2, 6]);
+    let lengths = Tensor::from_slice(&[4i64, 6]);
+    let labels = Tensor::from_slice(&[1.0f64, 0.0]);
+    (tokens, lengths, labels)
+}
+
+fn loss(m: &Classifier, tokens: &Tensor, lengths: &Tensor, labels: &Tensor) -> Tensor {
+    m.forward(tokens, lengths, false).binary_cross_entropy_with_logits::<Tensor>(labels, None, None, tch::Reduction::Mean)
+}
+
+#[test]
+fn the_plain_rnn_computes_the_elman_recurrence_of_the_pytorch_docs() {
+    tch::manual_seed(1);
+    let mut m = Classifier::new(&config(Cell::Rnn, 2, false, Readout::Final), Device::Cpu, None).unwrap();
+    to_double(&mut m);
+    let (tokens, lengths, _) = batch();
+    let logits = Vec::<f64>::try_from(m.forward(&tokens, &lengths, false)).unwrap();
+    // Hand-unrolled: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), layer by layer.
+    let get = |t: &Tensor| Vec::<f64>::try_from(t.reshape([-1])).unwrap();
+    let emb = get(&m.embedding);
+    let p: Vec<Vec<f64>> = m.rnn.params.iter().map(|(_, t)| get(t)).collect();
+    let (fw, fb) = (get(&m.fc_weight), get(&m.fc_bias));
+    let toks = Vec::<i64>::try_from(tokens.reshape([-1])).unwrap();
+    for b in 0..2 {
+        let mut inputs: Vec<Vec<f64>> = (0..6).map(|t| emb[toks[b * 6 + t] as usize * 3..][..3].to_vec()).collect();
+        for layer in 0..2 {
+            let (wih, whh, bih, bhh) = (&p[layer * 4], &p[layer * 4 + 1], &p[layer * 4 + 2], &p[layer * 4 + 3]);
+            let in_dim = inputs[0].len();
+            let mut h = vec![0.0; 4];
+            let mut outs = Vec::new();
+            for x in &inputs {
+                h = (0..4)
+                    .map(|i| {
+                        let a: f64 = (0..in_dim).map(|j| wih[i * in_dim + j] * x[j]).sum::<f64>()
+                            + bih[i]
+                            + (0..4).map(|j| whh[i * 4 + j] * h[j]).sum::<f64>()
+                            + bhh[i];
+                        a.tanh()
+                    })
+                    .collect();
+                outs.push(h.clone());
+            }
+            inputs = outs;
+        }
+        let last = inputs.last().unwrap();
+        let expected = (0..4).map(|i| fw[i] * last[i]).sum::<f64>() + fb[0];
+        assert!((logits[b] - expected).abs() < 1e-10, "review {b}: {} vs {expected}", logits[b]);
+    }
+}
+
+/// Central finite differences of the loss w.r.t. every element of `param`.
+fn finite_difference(m: &Classifier, param: &Tensor, f: &dyn Fn() -> f64) -> Vec<f64> {
+    let _g = tch::no_grad_guard();
+    let flat = param.reshape([-1]);
+    let n = flat.size()[0];
+    let eps = 1e-6;
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let orig = flat.double_value(&[i]);
+        let _ = flat.get(i).fill_(orig + eps);
+        let up = f();
+        let _ = flat.get(i).fill_(orig - eps);
+        let down = f();
+        let _ = flat.get(i).fill_(orig);
+        out.push((up - down) / (2.0 * eps));
+    }
+    let _ = m;
+    out
+}
+
+#[test]
+fn logged_gradient_norms_match_finite_differences_per_parameter_and_gate() {
+    for (cell, readout, bi) in [(Cell::Rnn, Readout::Final, false), (Cell::Lstm, Readout::Last, true), (Cell::Gru, Readout::Mean, false)] {
+        tch::manual_seed(3);
+        let mut m = Classifier::new(&config(cell, 2, bi, readout), Device::Cpu, None).unwrap();
+        to_double(&mut m);
+        let (tokens, lengths, labels) = batch();
+        let params: Vec<Tensor> = m.trainable_parameters().into_iter().map(|(_, t)| t.shallow_clone()).collect();
+        let grads_v = Tensor::run_backward(&[loss(&m, &tokens, &lengths, &labels)], &params, false, false);
+        let logged = Vec::<f64>::try_from(grads::parameter_norms(&m, &grads_v).to_kind(Kind::Double)).unwrap();
+        let layout = grads::layout(&m);
+        let mut k = 0;
+        for ((name, p), _) in m.trainable_parameters().into_iter().zip(&grads_v) {
+            let fd = finite_difference(&m, p, &|| loss(&m, &tokens, &lengths, &labels).double_value(&[]));
+            let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let full = norm(&fd);
+            assert_eq!(layout[k].gate, "all");
+            let rel = (logged[k] - full).abs() / full.max(1e-12);
+            assert!(rel <= 1e-4, "{cell:?} {name}: logged {} vs finite differences {full} (rel {rel})", logged[k]);
+            k += 1;
+            if name.starts_with("rnn.") && cell.gates() > 1 {
+                let rows = fd.len() / cell.gates() as usize;
+                let mut sq = 0.0;
+                for g in 0..cell.gates() as usize {
+                    let gate_norm = norm(&fd[g * rows..(g + 1) * rows]);
+                    let rel = (logged[k] - gate_norm).abs() / gate_norm.max(1e-12);
+                    assert!(rel <= 1e-4, "{cell:?} {name} gate {}: {} vs {gate_norm}", layout[k].gate, logged[k]);
+                    sq += logged[k] * logged[k];
+                    k += 1;
+                }
+                // Per-gate norms squared add up to the parameter's norm squared.
+                assert!((sq - logged[k - 1 - cell.gates() as usize].powi(2)).abs() < 1e-9 * sq.max(1.0));
+            }
+        }
+        assert_eq!(k + 2, layout.len(), "layout has the two totals at the end");
+    }
+}
+
+#[test]
+fn last_differs_from_final_on_padded_input_and_equals_it_on_unpadded_input() {
+    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+        for bi in [false, true] {
+            tch::manual_seed(5);
+            let mut m = Classifier::new(&config(cell, 2, bi, Readout::Final), Device::Cpu, None).unwrap();
+            let (tokens, _, _) = batch();
+            let full = Tensor::from_slice(&[6i64, 6]);
+            let padded = Tensor::from_slice(&[4i64, 6]);
+            let final_full = m.forward(&tokens, &full, false);
+            let final_padded = m.forward(&tokens, &padded, false);
+            m.config.readout = Readout::Last;
+            let last_full = m.forward(&tokens, &full, false);
+            let last_padded = m.forward(&tokens, &padded, false);
+            assert!(final_full.allclose(&last_full, 1e-6, 1e-6, false), "{cell:?} bi={bi}: unpadded must agree");
+            assert!(final_full.allclose(&final_padded, 0.0, 0.0, false), "final ignores lengths");
+            let d0 = (last_padded.double_value(&[0]) - final_padded.double_value(&[0])).abs();
+            let d1 = (last_padded.double_value(&[1]) - final_padded.double_value(&[1])).abs();
+            assert!(d0 > 1e-4, "{cell:?} bi={bi}: padded review must differ ({d0})");
+            assert!(d1 < 1e-6, "{cell:?} bi={bi}: the unpadded review in the batch must agree ({d1})");
+        }
+    }
+}
+
+#[test]
+fn bidirectional_last_starts_the_backward_direction_at_the_last_real_token() {
+    // The same review with and without trailing pads gives the same output under `last`.
+    tch::manual_seed(9);
+    let m = Classifier::new(&config(Cell::Gru, 1, true, Readout::Last), Device::Cpu, None).unwrap();
+    let short = Tensor::from_slice(&[2i64, 5, 7, 3]).reshape([1, 4]);
+    let long = Tensor::from_slice(&[2i64, 5, 7, 3, 0, 0, 0, 0]).reshape([1, 8]);
+    let a = m.forward(&short, &Tensor::from_slice(&[4i64]), false);
+    let b = m.forward(&long, &Tensor::from_slice(&[4i64]), false);
+    assert!(a.allclose(&b, 1e-6, 1e-6, false), "{a} vs {b}");
+}
