@@ -128,6 +128,11 @@ pub fn train_prepared(
     progress: bool,
     stop: StopFlags,
 ) -> Result<Outcome> {
+    // The embedding has a row per id the data really has (fewer than --vocab-size + 2
+    // when the corpus has fewer distinct words).
+    let mut cfg = cfg.clone();
+    cfg.model.vocab_size = data.vocab.len() as i64;
+    let cfg = &cfg;
     let paths = RunPaths::new(dir);
     if resume {
         let record: RunRecord = serde_json::from_slice(

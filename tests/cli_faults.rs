@@ -1,0 +1,214 @@
+//! Runs that are interrupted, resumed, diverge or are misconfigured, and using a run.
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+const SMALL: [&str; 10] = ["--hidden", "16", "--emb-dim", "8", "--lr", "0.01", "--readout", "last", "--layers", "2"];
+
+fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = imdb_rnn(home);
+    cmd.arg("train").args(SMALL).args(extra).arg("--imdb").arg(archive).arg("--runs-dir").arg(runs).args(["--name", name, "--quiet"]);
+    cmd
+}
+
+/// metrics.csv without the wall-clock columns.
+fn metrics_without_timing(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').take(8).collect::<Vec<_>>().join(","))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_same_seed_gives_identical_metrics_twice_in_a_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 60);
+    let runs = tmp.path().join("runs");
+    for name in ["a", "b"] {
+        train(&tmp.path().join("home"), &archive, &runs, name, &["--dropout", "0.2", "--epochs", "3"]).assert().success();
+    }
+    assert_eq!(metrics_without_timing(&runs.join("a")), metrics_without_timing(&runs.join("b")));
+    assert_eq!(std::fs::read(runs.join("a/model.ot")).unwrap(), std::fs::read(runs.join("b/model.ot")).unwrap());
+    train(&tmp.path().join("home"), &archive, &runs, "c", &["--dropout", "0.2", "--epochs", "3", "--seed", "1"]).assert().success();
+    assert_ne!(metrics_without_timing(&runs.join("a")), metrics_without_timing(&runs.join("c")));
+}
+
+#[test]
+fn sigterm_mid_run_then_resume_ends_bit_identical_to_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 300);
+    let home = tmp.path().join("home");
+    let runs = tmp.path().join("runs");
+    let extra = ["--dropout", "0.2", "--epochs", "4"];
+    train(&home, &archive, &runs, "whole", &extra).assert().success();
+
+    // Same run, stopped by SIGTERM once its first steps are logged.
+    let bin = assert_cmd::cargo::cargo_bin("imdb-rnn");
+    let mut child = Command::new(&bin)
+        .env("IMDB_RNN_HOME", &home)
+        .arg("train")
+        .args(SMALL)
+        .args(extra)
+        .arg("--imdb")
+        .arg(&archive)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args(["--name", "cut", "--quiet"])
+        .spawn()
+        .unwrap();
+    let steps = runs.join("cut/steps.csv");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&steps).map(|s| s.lines().count()).unwrap_or(0) < 12 {
+        assert!(std::time::Instant::now() < deadline, "training never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "SIGTERM exits 143");
+    assert!(!runs.join("cut/model.ot").exists(), "the run was really interrupted");
+    assert!(runs.join("cut/checkpoint.ot").exists());
+
+    train(&home, &archive, &runs, "cut", &extra).arg("--resume").assert().success();
+    assert_eq!(metrics_without_timing(&runs.join("whole")), metrics_without_timing(&runs.join("cut")));
+    assert_eq!(std::fs::read(runs.join("whole/model.ot")).unwrap(), std::fs::read(runs.join("cut/model.ot")).unwrap());
+    // steps.csv: one row per batch, none duplicated or missing.
+    let rows = |d: &str| std::fs::read_to_string(runs.join(d).join("steps.csv")).unwrap();
+    assert_eq!(rows("whole"), rows("cut"));
+}
+
+#[test]
+fn an_injected_nan_stops_the_run_with_its_own_exit_code_keeping_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 60);
+    let runs = tmp.path().join("runs");
+    // 120 train reviews / 64 = 2 batches an epoch: step 3 is the first of epoch 2.
+    let out = train(&tmp.path().join("home"), &archive, &runs, "nan", &["--epochs", "3"]).env("IMDB_RNN_INJECT_NAN_AT_STEP", "3").assert().code(3);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("imdb-rnn: loss became NaN at epoch 2, step 3; lower --lr or add --clip"), "{err}");
+    let metrics = std::fs::read_to_string(runs.join("nan/metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "header + epoch 1 only: {metrics}");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join("nan/checkpoint.json")).unwrap()).unwrap();
+    assert_eq!(state["epoch"], 1);
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join("nan/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "failed");
+}
+
+#[test]
+fn bad_flags_are_refused_before_any_work_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    for (args, msg) in [
+        (vec!["--layers", "0"], "imdb-rnn: --layers must be at least 1, got 0\n"),
+        (vec!["--hidden", "0"], "imdb-rnn: --hidden must be at least 1, got 0\n"),
+        (vec!["--max-len", "0"], "imdb-rnn: --max-len must be at least 1, got 0\n"),
+        (vec!["--dropout", "1.5"], "imdb-rnn: --dropout must be in [0, 1), got 1.5\n"),
+        (vec!["--patience", "2"], "imdb-rnn: --patience needs a validation split: add --val-frac (e.g. 0.1)\n"),
+        (vec!["--device", "tpu"], "imdb-rnn: --device tpu: expected auto, cpu, cuda or cuda:N\n"),
+        (vec!["--cell", "lstm", "--nonlinearity", "relu"], "imdb-rnn: --nonlinearity relu applies to --cell rnn only\n"),
+        (vec!["--name", "../escape"], "imdb-rnn: --name \"../escape\": use letters, digits and - _ . = , + only (the run directory lives inside --runs-dir)\n"),
+    ] {
+        imdb_rnn(&home).arg("train").args(&args).args(["--imdb", "/nonexistent.tar.gz"]).assert().code(1).stderr(msg);
+    }
+    imdb_rnn(&home).args(["train", "--cell", "transformer"]).assert().code(2).stderr(predicates::str::contains("invalid value 'transformer' for '--cell"));
+    if !tch::Cuda::is_available() {
+        imdb_rnn(&home).args(["train", "--device", "cuda"]).assert().code(1).stderr(predicates::str::contains("imdb-rnn: --device cuda: CUDA is not available"));
+    }
+    assert!(!home.exists(), "nothing was written");
+}
+
+#[test]
+fn a_glove_dimension_that_contradicts_emb_dim_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let glove = tmp.path().join("g.txt");
+    std::fs::write(&glove, "the 1 2 3\nmovie 4 5 6\n").unwrap();
+    imdb_rnn(&tmp.path().join("home"))
+        .args(["train", "--emb", "glove-frozen", "--emb-dim", "50", "--glove"])
+        .arg(&glove)
+        .arg("--imdb")
+        .arg(&archive)
+        .assert()
+        .code(1)
+        .stderr("imdb-rnn: --emb-dim 50 does not match the GloVe file's dimension 3; drop --emb-dim or pass a 50-d GloVe file\n");
+}
+
+#[test]
+fn frozen_glove_embeddings_are_bit_identical_after_training_and_tuned_ones_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 60);
+    let glove = tmp.path().join("g.txt");
+    // 4-d vectors for a few fixture words, in gensim's format (header line).
+    std::fs::write(&glove, "4 4\nthe 0.1 0.2 0.3 0.4\nmovie -1 0.5 2 0.25\ngreat 1 1 1 1\nawful -1 -1 -1 -1\n").unwrap();
+    let runs = tmp.path().join("runs");
+    for (name, mode) in [("frozen", "glove-frozen"), ("tuned", "glove-tuned")] {
+        imdb_rnn(&tmp.path().join("home"))
+            .args(["train", "--epochs", "2", "--hidden", "8", "--emb", mode, "--quiet", "--name", name, "--glove"])
+            .arg(&glove)
+            .arg("--imdb")
+            .arg(&archive)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .assert()
+            .success();
+    }
+    let vocab: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join("frozen/vocab.json")).unwrap()).unwrap();
+    let words: Vec<String> = serde_json::from_value(vocab["words"].clone()).unwrap();
+    let embedding = |run: &str| {
+        let saved = tch::Tensor::load_multi(runs.join(run).join("model.ot")).unwrap();
+        let (_, t) = saved.into_iter().find(|(n, _)| n == "embedding.weight").unwrap();
+        t
+    };
+    let frozen = embedding("frozen");
+    let row = |w: &str| Vec::<f32>::try_from(frozen.get(words.iter().position(|x| x == w).unwrap() as i64)).unwrap();
+    assert_eq!(row("movie"), vec![-1.0, 0.5, 2.0, 0.25]);
+    assert_eq!(row("great"), vec![1.0, 1.0, 1.0, 1.0]);
+    assert_eq!(row("plot"), vec![0.0; 4], "words without a vector are zeros");
+    assert!(!frozen.equal(&embedding("tuned")), "fine-tuned embeddings moved");
+}
+
+#[test]
+fn predict_and_eval_work_on_a_saved_run_from_another_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 250);
+    let runs = tmp.path().join("runs");
+    imdb_rnn(&tmp.path().join("home"))
+        .arg("train")
+        .args(["--epochs", "10", "--hidden", "32", "--emb-dim", "16", "--lr", "0.01", "--readout", "last", "--cell", "gru", "--quiet", "--name", "g"])
+        .arg("--imdb")
+        .arg(&archive)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .assert()
+        .success();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = imdb_rnn(&tmp.path().join("home"))
+        .current_dir(elsewhere.path())
+        .args(["predict", "--json", "--run"])
+        .arg(runs.join("g"))
+        .args(["the movie was superb and wonderful", "awful boring plot, the worst"])
+        .assert()
+        .success();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.get_output().stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["label"], "positive");
+    assert_eq!(lines[1]["label"], "negative");
+    assert!(lines[0]["probability_positive"].as_f64().unwrap() > 0.8);
+    // stdin: one review per line.
+    imdb_rnn(&tmp.path().join("home"))
+        .current_dir(elsewhere.path())
+        .args(["predict", "--run"])
+        .arg(runs.join("g"))
+        .write_stdin("a great film\nterrible\n")
+        .assert()
+        .success()
+        .stdout(predicates::str::is_match("^0\\.\\d{4}\tpositive\ta great film\n0\\.\\d{4}\tnegative\tterrible\n$").unwrap());
+    let out = imdb_rnn(&tmp.path().join("home")).current_dir(elsewhere.path()).args(["eval", "--json", "--run"]).arg(runs.join("g")).assert().success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["reviews"], 500);
+    let c = &report["confusion"];
+    let total: u64 = (0..2).flat_map(|i| (0..2).map(move |j| (i, j))).map(|(i, j)| c[i][j].as_u64().unwrap()).sum();
+    assert_eq!(total, 500);
+    assert!(report["accuracy"].as_f64().unwrap() >= 0.9);
+}
