@@ -7,5 +7,6 @@ pub mod cmd;
 pub mod data;
 pub mod fetch;
 pub mod model;
+pub mod report;
 pub mod train;
 pub mod util;

@@ -1,0 +1,2 @@
+//! What a person looks at after training: plots (PNG), summaries and the HTML report.
+pub mod plots;
