@@ -27,8 +27,116 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify reviews with a trained run (arguments, or one review per stdin line).
     Predict(PredictArgs),
+    /// Vanishing-gradient study: one training per depth (and cell), gradient norms
+    /// logged, combined grads_by_depth.csv and plots.
+    Grads(GradsArgs),
+    /// Run a grid of train options (resumable, shardable over machines).
+    Sweep(SweepArgs),
+    /// One row per configuration: mean ± std over seeds of accuracies and times.
+    Summary(SummaryArgs),
+    /// Write the PNG figures of run directories (learning curves, gradient heatmaps).
+    Plot(PlotArgs),
+    /// One self-contained HTML report of a runs directory (images embedded).
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GradsArgs {
+    /// Cells to compare, comma-separated: rnn, lstm, gru.
+    #[arg(long, default_value = "rnn", value_name = "CELL[,CELL...]")]
+    pub cells: String,
+    /// Depths: a range `1..8` (inclusive, as is `1..=8`) or a list `1,2,4,8`.
+    #[arg(long, default_value = "1..4", value_name = "RANGE|LIST")]
+    pub depth: String,
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Study directory name inside --runs-dir [default: grads-<cells>-d<depths>].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Root directory of run directories.
+    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Print the study's results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The grid, inline: `cell=rnn,lstm layers=1,2 seed=0,1` (keys are train flags).
+    #[arg(long)]
+    pub grid: Option<String>,
+    /// A sweep file (TOML): train options at the top level and a [grid] table of lists.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Options shared by every point (a grid key overrides them).
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Take share I of N of the grid (points i with i % N == I), for job arrays.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// List the run directories this worker would run, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run again the points recorded as failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Sweep directory name inside --runs-dir.
+    #[arg(long, default_value = "sweep")]
+    pub name: String,
+    /// Root directory of run directories.
+    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// One JSON object per run on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    /// Directory holding run directories (searched recursively).
+    pub root: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: SummaryFormat,
+    /// Sort by this column (prefix with - for descending), e.g. -final_acc.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// Keep rows whose column equals the value, e.g. --where cell=lstm (repeatable).
+    #[arg(long = "where", value_name = "COLUMN=VALUE")]
+    pub filters: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Markdown,
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Run directories; with several, an overlay of their learning curves is written too.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Where the overlay goes (with several runs).
+    #[arg(long, default_value = "learning_curves_overlay.png")]
+    pub overlay: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Directory holding run directories (searched recursively).
+    pub root: PathBuf,
+    /// Output HTML file.
+    #[arg(long, default_value = "report.html")]
+    pub out: PathBuf,
 }
 
 /// Where the data comes from; shared by the commands that read it.

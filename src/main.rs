@@ -24,6 +24,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Train(a) => cmd::train::run(&a),
         Eval(a) => cmd::predict::eval(&a).map(|_| 0),
         Predict(a) => cmd::predict::predict(&a).map(|_| 0),
+        Grads(_) => anyhow::bail!("not yet"),
+        Sweep(a) => cmd::sweep::run(&a),
+        Summary(a) => cmd::summary::run(&a).map(|_| 0),
+        Plot(_) | Report(_) => anyhow::bail!("not yet"),
         Completions(a) => {
             clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut std::io::stdout());
             Ok(0)

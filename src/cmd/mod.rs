@@ -1,7 +1,11 @@
 //! The commands, one module each; shared steps (resolving and loading data) live here.
 pub mod data;
+// pub mod grads; (enabled once report::plots lands)
 pub mod info;
+// pub mod plot;
 pub mod predict;
+pub mod summary;
+pub mod sweep;
 pub mod train;
 
 use crate::cli::DataSource;

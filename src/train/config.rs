@@ -124,6 +124,8 @@ impl TrainArgs {
 
     /// Sets one option from `key=value` text (sweep grids), with the flag's name as key.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let key = key.replace('_', "-");
+        let key = key.as_str();
         let mut map = serde_json::to_value(&*self)?;
         let parsed: serde_json::Value = match value.parse::<f64>() {
             _ if value == "true" || value == "false" => serde_json::Value::Bool(value == "true"),

@@ -35,8 +35,11 @@ pub struct Summary {
     pub name: String,
     pub status: String,
     pub epochs_run: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub final_test_acc: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub final_test_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub best_test_acc: f64,
     pub best_epoch: usize,
     /// Test accuracy at the epoch with the best validation accuracy (when there is a
@@ -48,6 +51,11 @@ pub struct Summary {
     pub parameters: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// JSON has no NaN: serde_json writes it as null; read null back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Appends CSV lines to a file, writing the header first when the file is new, and

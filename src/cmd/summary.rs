@@ -1,0 +1,270 @@
+//! `imdb-rnn summary`: finds run directories under a root and aggregates them into one
+//! row per configuration (seeds pooled), as markdown, CSV or JSON.
+use crate::cli::{SummaryArgs, SummaryFormat};
+use crate::train::run::Summary;
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A grid point that failed before it could write config.json (bad options): its
+/// directory and reason.
+pub fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(runs_root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        if !dir.join("config.json").is_file() {
+            if let Some(s) = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice::<Summary>(&b).ok()) {
+                out.push((dir.clone(), s.reason.unwrap_or_default()));
+            }
+        }
+        if depth < 4 {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push((e.path(), depth + 1));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A run directory found under the root.
+pub struct FoundRun {
+    pub dir: PathBuf,
+    pub record: super::train::RunRecord,
+    pub summary: Option<Summary>,
+}
+
+/// Every directory below `root` (itself included, at most 4 levels down) holding a
+/// config.json of imdb-rnn, sorted by path.
+pub fn find_runs(root: &Path) -> Result<Vec<FoundRun>> {
+    if !root.is_dir() {
+        bail!("{} is not a directory; pass the runs directory (e.g. runs/)", root.display());
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        if dir.join("config.json").is_file() {
+            if let Ok(record) = super::train::read_record(&dir) {
+                let summary = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+                out.push(FoundRun { dir: dir.clone(), record, summary });
+            }
+        }
+        if depth < 4 {
+            if let Ok(listing) = std::fs::read_dir(&dir) {
+                for e in listing.flatten() {
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        stack.push((e.path(), depth + 1));
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(out)
+}
+
+/// One configuration, seeds pooled.
+#[derive(Serialize, Clone, Debug)]
+pub struct Row {
+    pub cell: String,
+    pub layers: i64,
+    pub hidden: i64,
+    pub bidirectional: bool,
+    pub emb: String,
+    pub readout: String,
+    pub dropout: f64,
+    pub lr: f64,
+    pub epochs: usize,
+    pub subset: String,
+    pub runs: usize,
+    pub finished: usize,
+    pub failed: usize,
+    pub final_acc: f64,
+    pub final_acc_std: f64,
+    pub best_acc: f64,
+    pub best_acc_std: f64,
+    pub best_epoch: f64,
+    pub epoch_seconds: f64,
+    pub parameters: i64,
+    pub seeds: String,
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    if v.len() < 2 {
+        return (m, 0.0);
+    }
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+    (m, var.sqrt())
+}
+
+pub fn rows(runs: &[FoundRun]) -> Vec<Row> {
+    let mut groups: BTreeMap<String, Vec<&FoundRun>> = BTreeMap::new();
+    for r in runs {
+        let mut key = serde_json::to_value(&r.record.config).unwrap_or_default();
+        if let Some(o) = key.as_object_mut() {
+            o.remove("seed");
+        }
+        groups.entry(key.to_string()).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for members in groups.values() {
+        let c = &members[0].record.config;
+        let done: Vec<&Summary> = members.iter().filter_map(|m| m.summary.as_ref()).filter(|s| s.status == "finished").collect();
+        let failed = members.iter().filter(|m| m.summary.as_ref().is_some_and(|s| s.status == "failed")).count();
+        let (final_acc, final_acc_std) = mean_std(&done.iter().map(|s| s.final_test_acc).collect::<Vec<_>>());
+        let (best_acc, best_acc_std) = mean_std(&done.iter().map(|s| s.best_test_acc).collect::<Vec<_>>());
+        let r = &c.model.recurrent;
+        let mut seeds: Vec<u64> = members.iter().map(|m| m.record.config.seed).collect();
+        seeds.sort_unstable();
+        out.push(Row {
+            cell: r.cell.name().into(),
+            layers: r.num_layers,
+            hidden: r.hidden_size,
+            bidirectional: r.bidirectional,
+            emb: serde_json::to_value(c.model.embedding).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            readout: serde_json::to_value(c.model.readout).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            dropout: r.dropout,
+            lr: c.lr,
+            epochs: c.epochs,
+            subset: c.subset.map(|n| n.to_string()).unwrap_or_else(|| "all".into()),
+            runs: members.len(),
+            finished: done.len(),
+            failed,
+            final_acc,
+            final_acc_std,
+            best_acc,
+            best_acc_std,
+            best_epoch: mean_std(&done.iter().map(|s| s.best_epoch as f64).collect::<Vec<_>>()).0,
+            epoch_seconds: mean_std(&done.iter().map(|s| s.mean_epoch_seconds).collect::<Vec<_>>()).0,
+            parameters: done.first().map(|s| s.parameters).unwrap_or(0),
+            seeds: seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" "),
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.cell, a.layers, a.hidden, a.bidirectional, &a.emb, &a.readout, a.epochs, &a.subset)
+            .cmp(&(&b.cell, b.layers, b.hidden, b.bidirectional, &b.emb, &b.readout, b.epochs, &b.subset))
+            .then(a.lr.total_cmp(&b.lr))
+            .then(a.dropout.total_cmp(&b.dropout))
+    });
+    out
+}
+
+/// Applies `--where` filters and `--sort` to rows (through their JSON form, so any
+/// column works).
+pub fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<Vec<Row>> {
+    let columns: Vec<String> = serde_json::to_value(Row::default_for_columns()).unwrap().as_object().unwrap().keys().cloned().collect();
+    let mut kept = Vec::new();
+    'rows: for row in rows {
+        let v = serde_json::to_value(&row)?;
+        for f in filters {
+            let Some((k, want)) = f.split_once('=') else { bail!("--where {f}: expected COLUMN=VALUE") };
+            let Some(have) = v.get(k) else { bail!("--where {f}: unknown column {k}; columns: {}", columns.join(", ")) };
+            let have = match have {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if have != want {
+                continue 'rows;
+            }
+        }
+        kept.push(row);
+    }
+    if let Some(spec) = sort {
+        let (desc, col) = match spec.strip_prefix('-') {
+            Some(c) => (true, c),
+            None => (false, spec),
+        };
+        if !columns.iter().any(|c| c == col) {
+            bail!("--sort {spec}: unknown column {col}; columns: {}", columns.join(", "));
+        }
+        let key = |r: &Row| serde_json::to_value(r).unwrap()[col].clone();
+        kept.sort_by(|a, b| {
+            let (x, y) = (key(a), key(b));
+            let ord = match (x.as_f64(), y.as_f64()) {
+                (Some(p), Some(q)) => p.total_cmp(&q),
+                _ => x.to_string().cmp(&y.to_string()),
+            };
+            if desc { ord.reverse() } else { ord }
+        });
+    }
+    Ok(kept)
+}
+
+impl Row {
+    fn default_for_columns() -> Row {
+        Row {
+            cell: String::new(),
+            layers: 0,
+            hidden: 0,
+            bidirectional: false,
+            emb: String::new(),
+            readout: String::new(),
+            dropout: 0.0,
+            lr: 0.0,
+            epochs: 0,
+            subset: String::new(),
+            runs: 0,
+            finished: 0,
+            failed: 0,
+            final_acc: 0.0,
+            final_acc_std: 0.0,
+            best_acc: 0.0,
+            best_acc_std: 0.0,
+            best_epoch: 0.0,
+            epoch_seconds: 0.0,
+            parameters: 0,
+            seeds: String::new(),
+        }
+    }
+}
+
+/// A markdown table of rows.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| cell | layers | hidden | bi | emb | readout | epochs | subset | seeds | final test acc | best test acc | best epoch | s/epoch | params | failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.1} | {:.1} | {} | {} |\n",
+            r.cell, r.layers, r.hidden, if r.bidirectional { "yes" } else { "no" }, r.emb, r.readout, r.epochs, r.subset, r.seeds,
+            r.final_acc, r.final_acc_std, r.best_acc, r.best_acc_std, r.best_epoch, r.epoch_seconds, r.parameters, r.failed
+        ));
+    }
+    s
+}
+
+pub fn run(args: &SummaryArgs) -> Result<()> {
+    let runs = find_runs(&args.root)?;
+    let failed = find_failed_without_config(&args.root);
+    if runs.is_empty() && failed.is_empty() {
+        bail!("no run directories under {} (looked for config.json written by imdb-rnn train)", args.root.display());
+    }
+    let rows = select(rows(&runs), &args.filters, args.sort.as_deref())?;
+    match args.format {
+        SummaryFormat::Markdown => {
+            print!("{}", markdown(&rows));
+            if !failed.is_empty() {
+                println!("\nFailed before training (bad options):\n");
+                for (dir, reason) in &failed {
+                    println!("- `{}`: {reason}", dir.display());
+                }
+            }
+        }
+        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        SummaryFormat::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            for r in &rows {
+                w.serialize(r)?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
