@@ -1,0 +1,120 @@
+//! Sweeps: resumable after a signal, safe with concurrent workers, and summarised.
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const GRID: &str = "cell=rnn,gru layers=1,2";
+const OPTS: [&str; 8] = ["--epochs", "2", "--hidden", "8", "--emb-dim", "8", "--lr", "0.01"];
+
+fn sweep_command(home: &Path, archive: &Path, runs: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("imdb-rnn"));
+    cmd.env("IMDB_RNN_HOME", home).args(["sweep", "--grid", GRID, "--quiet", "--name", "s"]).args(OPTS).args(extra);
+    cmd.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs);
+    cmd
+}
+
+/// Every point finished exactly once: one metrics row per epoch, steps without repeats.
+fn assert_each_point_complete_once(runs: &Path) {
+    for cell in ["rnn", "gru"] {
+        for layers in [1, 2] {
+            let dir = runs.join(format!("s/cell={cell},layers={layers}"));
+            let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+            let epochs: Vec<&str> = metrics.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+            assert_eq!(epochs, ["1", "2"], "{}", dir.display());
+            let steps = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
+            let ids: Vec<&str> = steps.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+            let expected: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
+            assert_eq!(ids, expected, "{}: steps must be 1..N without repeats", dir.display());
+            let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+            assert_eq!(summary["status"], "finished");
+        }
+    }
+}
+
+#[test]
+fn a_sweep_stopped_by_sigterm_and_run_again_ends_every_run_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 150);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    let mut child = sweep_command(&home, &archive, &runs, &[]).stdout(Stdio::null()).spawn().unwrap();
+    // Stop it while the second point is training.
+    let second = runs.join("s/cell=rnn,layers=2/steps.csv");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&second).map(|s| s.lines().count()).unwrap_or(0) < 3 {
+        assert!(std::time::Instant::now() < deadline, "sweep never reached its second point");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert!(!runs.join("s/cell=gru,layers=1").exists(), "the sweep stopped before the third point");
+    let out = sweep_command(&home, &archive, &runs, &[]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cell=rnn,layers=1\talready finished"), "{stdout}");
+    assert!(stdout.contains("cell=rnn,layers=2\tfinished"), "{stdout}");
+    assert_each_point_complete_once(&runs);
+}
+
+#[test]
+fn two_workers_on_overlapping_shards_never_run_a_configuration_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 100);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    // Prepare the data cache first so both workers start training at once.
+    imdb_rnn(&home).args(["data", "--quiet", "--imdb"]).arg(&archive).assert().success();
+    let a = sweep_command(&home, &archive, &runs, &[]).stdout(Stdio::piped()).spawn().unwrap();
+    let b = sweep_command(&home, &archive, &runs, &[]).stdout(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+    for cell in ["rnn", "gru"] {
+        for layers in [1, 2] {
+            let point = format!("cell={cell},layers={layers}\tfinished");
+            assert_eq!(all.matches(&point).count(), 1, "{point} must be trained by exactly one worker:\n{all}");
+        }
+    }
+    assert_each_point_complete_once(&runs);
+}
+
+#[test]
+fn shards_split_the_grid_deterministically_and_dry_run_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let list = |shard: &str| {
+        let out = imdb_rnn(&home).args(["sweep", "--grid", GRID, "--dry-run", "--runs-dir", "r", "--name", "s", "--shard", shard]).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    assert_eq!(list("0/2"), "r/s/cell=rnn,layers=1\nr/s/cell=gru,layers=1\n");
+    assert_eq!(list("1/2"), "r/s/cell=rnn,layers=2\nr/s/cell=gru,layers=2\n");
+    imdb_rnn(&home).args(["sweep", "--grid", GRID, "--dry-run", "--shard", "2/2"]).assert().code(1).stderr(predicates::str::starts_with("imdb-rnn: --shard 2/2: expected I/N with 0 <= I < N"));
+    imdb_rnn(&home).args(["sweep", "--grid", "colour=red", "--dry-run"]).assert().code(1).stderr(predicates::str::contains("grid key colour=red"));
+}
+
+#[test]
+fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 60);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    let out = imdb_rnn(&home)
+        .args(["sweep", "--grid", "layers=0,1 seed=0,1", "--quiet", "--name", "f"])
+        .args(OPTS)
+        .arg("--imdb")
+        .arg(&archive)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .assert()
+        .code(4);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("layers=0,seed=0\tfailed: --layers must be at least 1, got 0"), "{stdout}");
+    assert!(stdout.contains("layers=1,seed=1\tfinished"), "{stdout}");
+    let out = imdb_rnn(&home).arg("summary").arg(&runs).assert().success();
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(md.contains("| lstm | 1 | 8 | no | random | final | 2 | all | 0 1 |"), "{md}");
+    assert!(md.contains("layers=0,seed=0`: --layers must be at least 1, got 0"), "{md}");
+    let out = imdb_rnn(&home).args(["summary", "--format", "json"]).arg(&runs).assert().success();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["runs"], 2);
+    assert!(rows[0]["final_acc_std"].as_f64().unwrap() >= 0.0);
+}
