@@ -24,10 +24,11 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Train(a) => cmd::train::run(&a),
         Eval(a) => cmd::predict::eval(&a).map(|_| 0),
         Predict(a) => cmd::predict::predict(&a).map(|_| 0),
-        Grads(_) => anyhow::bail!("not yet"),
+        Grads(a) => cmd::grads::run(&a),
         Sweep(a) => cmd::sweep::run(&a),
         Summary(a) => cmd::summary::run(&a).map(|_| 0),
-        Plot(_) | Report(_) => anyhow::bail!("not yet"),
+        Plot(a) => cmd::plot::plot(&a).map(|_| 0),
+        Report(a) => cmd::plot::report(&a).map(|_| 0),
         Completions(a) => {
             clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut std::io::stdout());
             Ok(0)

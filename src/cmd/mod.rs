@@ -1,8 +1,8 @@
 //! The commands, one module each; shared steps (resolving and loading data) live here.
 pub mod data;
-// pub mod grads; (enabled once report::plots lands)
+pub mod grads;
 pub mod info;
-// pub mod plot;
+pub mod plot;
 pub mod predict;
 pub mod summary;
 pub mod sweep;

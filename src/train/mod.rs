@@ -346,9 +346,7 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
             epoch_seconds: epoch_start.elapsed().as_secs_f64(),
             tokens_per_s: (n * max_len) as f64 / train_seconds.max(1e-9),
         };
-        if !opts.progress {
-            // Quiet or not a terminal: nothing. Progress users see the line below.
-        } else {
+        if opts.progress {
             eprintln!(
                 "{} epoch {epoch}/{}: train loss {:.4} acc {:.4}{} test loss {:.4} acc {:.4} ({:.1} s)",
                 opts.name,
