@@ -1,7 +1,7 @@
 //! On-disk cache of the encoded dataset, keyed by what produced it, verified on load.
 //!
 //! Layout: magic, header length (u64 LE), JSON header (key, vocabulary, stats, sizes),
-//! body (little-endian arrays), then a 64-bit checksum of the body. Written to a temp
+//! body (little-endian arrays), then a 64-bit checksum of header and body. Written to a temp
 //! file and renamed, so a crash never leaves a half-written cache under its final name.
 use super::prepare::{CorpusStats, EncodeConfig, EncodedSplit, Prepared};
 use super::tokenize::TOKENIZER_VERSION;
@@ -12,7 +12,7 @@ use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"IMDBRNN\x01";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// Everything that determines the encoded tensors. Two runs with equal keys share a cache.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +98,8 @@ pub fn save(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(&header);
     out.extend_from_slice(&body);
-    out.extend_from_slice(&checksum(&body).to_le_bytes());
+    let sum = checksum(&out[16..]);
+    out.extend_from_slice(&sum.to_le_bytes());
     crate::util::write_atomic(path, &out)
 }
 
@@ -116,14 +117,15 @@ pub fn load(path: &Path, key: &CacheKey) -> Result<Option<Prepared>> {
 fn parse(bytes: &[u8], key: &CacheKey) -> Result<Prepared> {
     ensure!(bytes.len() >= 24 && &bytes[..8] == MAGIC, "bad magic");
     let header_len = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-    ensure!(bytes.len() >= 16 + header_len + 8, "truncated header");
+    ensure!(header_len <= bytes.len() - 24, "truncated header");
+    // Header and body both: a corrupt vocabulary word is as wrong as a corrupt token id.
+    let stored = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().unwrap());
+    ensure!(checksum(&bytes[16..bytes.len() - 8]) == stored, "checksum mismatch");
     let header: Header = serde_json::from_slice(&bytes[16..16 + header_len])?;
     if header.key != *key {
         bail!("made for {:?}, wanted {:?}", header.key, key);
     }
     let body = &bytes[16 + header_len..bytes.len() - 8];
-    let stored = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().unwrap());
-    ensure!(checksum(body) == stored, "checksum mismatch");
     let max_len = key.encode.max_len;
     let mut cursor = Cursor { body, pos: 0 };
     let mut splits = Vec::new();

@@ -105,9 +105,12 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
         let mut count = 0usize;
         for (k, field) in rest.split(' ').filter(|s| !s.is_empty()).enumerate() {
             count += 1;
-            let not_a_number = || anyhow::anyhow!("{}: value {field:?} of word {word:?} is not a number", here(line_no));
+            let not_a_number = || {
+                anyhow::anyhow!("{}: value {field:?} of word {word:?} is not a number; pass a GloVe text file with --glove", here(line_no))
+            };
             if wanted && k < d {
-                data[id * d + k] = field.parse::<f32>().map_err(|_| not_a_number())?;
+                // NaN and infinities parse but would poison training: refused like any non-number.
+                data[id * d + k] = field.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(not_a_number)?;
             } else if !field.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
                 // Lines of words outside the vocabulary are not parsed (that is most of
                 // the file), but a field that cannot be a number still stops the load.

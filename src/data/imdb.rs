@@ -98,8 +98,8 @@ pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) 
     })
 }
 
-fn read_tar(input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>) -> Result<()> {
-    let mut archive = tar::Archive::new(input);
+fn read_tar(mut input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+    let mut archive = tar::Archive::new(&mut input);
     for entry in archive.entries()? {
         let mut entry = entry?;
         if entry.header().entry_type() != tar::EntryType::Regular {
@@ -112,6 +112,9 @@ fn read_tar(input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>) ->
         entry.read_to_end(&mut text)?;
         sink(RawReview { split, label, id, rating, text })?;
     }
+    // tar stops at the end-of-archive block; read on to the end of the stream so that
+    // gzip checks its CRC and length trailer (a cut or corrupt end is an error too).
+    std::io::copy(&mut input, &mut std::io::sink())?;
     Ok(())
 }
 

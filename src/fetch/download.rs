@@ -140,7 +140,19 @@ fn attempt_download(
     let response = request.send().map_err(|e| Failure::Transient(anyhow!("cannot reach {}: {e}", remote.url)))?;
     let status = response.status();
     let (append, mut response) = match status.as_u16() {
-        206 if have > 0 => (true, response),
+        206 if have > 0 => {
+            // Append only what starts where our partial ends; anything else would splice
+            // two different stretches of the file together.
+            let range = response.headers().get(reqwest::header::CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !range.starts_with(&format!("bytes {have}-")) {
+                let _ = std::fs::remove_file(partial);
+                return Err(Failure::Transient(anyhow!(
+                    "{} answered bytes {range:?} to a resume from byte {have}; restarting",
+                    remote.url
+                )));
+            }
+            (true, response)
+        }
         200 => (false, response),
         416 if have > 0 => {
             // Our partial is longer than (or equal to) the file: start over.
