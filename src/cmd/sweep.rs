@@ -152,22 +152,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
         Err(e) => {
             let reason = format!("{e:#}");
             std::fs::create_dir_all(dir)?;
-            let failed = Summary {
-                name: name.into(),
-                status: "failed".into(),
-                epochs_run: 0,
-                final_test_acc: f64::NAN,
-                final_test_loss: f64::NAN,
-                best_test_acc: f64::NAN,
-                best_epoch: 0,
-                test_acc_at_best_val: None,
-                best_val_acc: None,
-                mean_epoch_seconds: 0.0,
-                total_seconds: 0.0,
-                parameters: 0,
-                reason: Some(reason.clone()),
-            };
-            crate::util::write_atomic(&paths.summary(), serde_json::to_string_pretty(&failed)?.as_bytes())?;
+            Summary::failed(name, &reason, &[]).write(&paths.summary())?;
             Ok(PointStatus::Failed(reason))
         }
     }

@@ -420,7 +420,7 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
         parameters: model.parameter_count(),
         reason: None,
     };
-    crate::util::write_atomic(&paths.summary(), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    summary.write(&paths.summary())?;
     Ok(Outcome::Finished(summary))
 }
 
@@ -493,23 +493,7 @@ fn write_time_grads(paths: &RunPaths, epoch: usize, tg: &grads::TimeGrads) -> Re
 }
 
 fn write_summary_failed(paths: &RunPaths, name: &str, reason: &str, history: &[EpochMetrics]) -> Result<()> {
-    let last = history.last();
-    let summary = Summary {
-        name: name.into(),
-        status: "failed".into(),
-        epochs_run: history.len(),
-        final_test_acc: last.map(|m| m.test_acc).unwrap_or(f64::NAN),
-        final_test_loss: last.map(|m| m.test_loss).unwrap_or(f64::NAN),
-        best_test_acc: history.iter().map(|m| m.test_acc).fold(f64::NAN, f64::max),
-        best_epoch: 0,
-        test_acc_at_best_val: None,
-        best_val_acc: None,
-        mean_epoch_seconds: 0.0,
-        total_seconds: 0.0,
-        parameters: 0,
-        reason: Some(reason.into()),
-    };
-    crate::util::write_atomic(&paths.summary(), serde_json::to_string_pretty(&summary)?.as_bytes())
+    Summary::failed(name, reason, history).write(&paths.summary())
 }
 
 fn save_checkpoint(paths: &RunPaths, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState) -> Result<()> {

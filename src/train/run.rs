@@ -53,6 +53,34 @@ pub struct Summary {
     pub reason: Option<String>,
 }
 
+impl Summary {
+    /// The summary of a run that failed (diverged, or was refused before training), with
+    /// what it completed of `history`.
+    pub fn failed(name: &str, reason: &str, history: &[EpochMetrics]) -> Summary {
+        let last = history.last();
+        Summary {
+            name: name.into(),
+            status: "failed".into(),
+            epochs_run: history.len(),
+            final_test_acc: last.map(|m| m.test_acc).unwrap_or(f64::NAN),
+            final_test_loss: last.map(|m| m.test_loss).unwrap_or(f64::NAN),
+            best_test_acc: history.iter().map(|m| m.test_acc).fold(f64::NAN, f64::max),
+            best_epoch: 0,
+            test_acc_at_best_val: None,
+            best_val_acc: None,
+            mean_epoch_seconds: 0.0,
+            total_seconds: 0.0,
+            parameters: 0,
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// Writes summary.json atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        crate::util::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+    }
+}
+
 /// JSON has no NaN: serde_json writes it as null; read null back as NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
