@@ -404,7 +404,7 @@ fn retries_stop_after_five_attempts_with_an_error_naming_the_url_and_the_last_st
     let home = tmp.path().join("home");
     let url = server.url("fixture.tar.gz");
     let a = fetch_url(&home, &url).failure().code(1);
-    assert_eq!(error_line(&a), format!("imdb-rnn: giving up on {url} after 5 attempts: {url} answered 503 Service Unavailable"));
+    assert_eq!(error_line(&a), format!("imdb-rnn: giving up on {url} after 5 attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR): {url} answered 503 Service Unavailable"));
     assert_eq!(server.requests().len(), 5);
     assert_eq!(download_files(&home), Vec::<String>::new());
 }
@@ -424,7 +424,7 @@ fn a_download_that_keeps_breaking_off_leaves_only_a_partial_for_the_next_run_to_
     });
     let home = tmp.path().join("home");
     let a = fetch_url(&home, &server.url("fixture.tar.gz")).failure().code(1);
-    assert!(error_line(&a).starts_with(&format!("imdb-rnn: giving up on {} after 5 attempts: ", server.url("fixture.tar.gz"))));
+    assert!(error_line(&a).starts_with(&format!("imdb-rnn: giving up on {} after 5 attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR): ", server.url("fixture.tar.gz"))));
     assert_eq!(download_files(&home), ["fixture.tar.gz.partial"], "no file under the final name");
     let kept = std::fs::read(downloads(&home).join("fixture.tar.gz.partial")).unwrap();
     assert!(body.starts_with(&kept), "the partial holds a prefix of the file");

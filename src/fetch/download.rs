@@ -106,7 +106,7 @@ pub fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf
             Ok(digest) => break digest,
             Err(Failure::Fatal(e)) => return Err(e),
             Err(Failure::Transient(e)) if attempt >= opts.retries => {
-                return Err(e.context(format!("giving up on {} after {} attempts", remote.url, attempt + 1)));
+                return Err(e.context(format!("giving up on {} after {} attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR)", remote.url, attempt + 1)));
             }
             Err(Failure::Transient(e)) => {
                 if opts.progress {
