@@ -9,7 +9,13 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    // The hash recorded in config.json: rebuild when HEAD moves (the branch's ref file).
     println!("cargo:rerun-if-changed=.git/HEAD");
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
+        if let Some(r) = head.strip_prefix("ref: ") {
+            println!("cargo:rerun-if-changed=.git/{}", r.trim());
+        }
+    }
     let git = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
