@@ -37,11 +37,19 @@ impl Coverage {
 /// Reads `path` and keeps vectors only for words of `vocab`. Floats are parsed only for
 /// those lines; every line is still checked to have the right number of fields.
 pub fn load(path: &Path, vocab: &Vocab) -> Result<GloveMatrix> {
+    let start = std::time::Instant::now();
+    let result = load_inner(path, vocab);
+    super::prepare::report_phase("glove load", start);
+    result
+}
+
+fn load_inner(path: &Path, vocab: &Vocab) -> Result<GloveMatrix> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open GloVe file {}", path.display()))?;
     let mut raw = BufReader::with_capacity(1 << 20, file);
     let gz = raw.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
     let reader: Box<dyn BufRead> = if gz {
-        Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::GzDecoder::new(raw)))
+        // Inflating is most of the work: it runs on its own thread, overlapped with parsing.
+        Box::new(ThreadedReader::new(flate2::bufread::GzDecoder::new(raw)))
     } else {
         Box::new(raw)
     };
@@ -56,6 +64,9 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
     let mut data: Vec<f32> = Vec::new();
     let mut seen = vec![false; vocab.len()];
     let mut file_words = 0usize;
+    // The vocabulary's own index hashes with SipHash; most of the file's 400k words are
+    // looked up once and missed, so a faster hash pays for building this.
+    let index: ahash::AHashMap<&str, usize> = vocab.words().iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
 
     loop {
         line.clear();
@@ -67,6 +78,28 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
         let text = trim_eol(&line);
         if text.is_empty() {
             continue;
+        }
+        // Fast path for the usual line, `word v1 ... vD` (once D is known) of a word
+        // outside the vocabulary: one pass over the bytes counts the fields and checks
+        // they hold only number characters and spaces. Anything else (a wanted word, a
+        // bad character, a wrong count, non-UTF-8) takes the full path below, which gives
+        // the same result and the precise error.
+        if let Some(d) = dim {
+            let split = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
+            let rest = text.get(split + 1..).unwrap_or(&[]);
+            let (fields, clean) = scan_numbers(rest);
+            if clean && fields == d {
+                if let Ok(word) = std::str::from_utf8(&text[..split]) {
+                    let id = index.get(word).copied().unwrap_or(Vocab::UNK as usize);
+                    if id < Vocab::SPECIALS || seen[id] {
+                        if data.is_empty() {
+                            data = vec![0.0; vocab.len() * d];
+                        }
+                        file_words += 1;
+                        continue;
+                    }
+                }
+            }
         }
         let Ok(text) = std::str::from_utf8(text) else {
             bail!("{}: line is not UTF-8; is this a GloVe text file?", here(line_no));
@@ -100,7 +133,7 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
             data = vec![0.0; vocab.len() * d];
         }
         file_words += 1;
-        let id = vocab.id(word) as usize;
+        let id = index.get(word).copied().unwrap_or(Vocab::UNK as usize);
         let wanted = id >= Vocab::SPECIALS && !seen[id];
         let mut count = 0usize;
         for (k, field) in rest.split(' ').filter(|s| !s.is_empty()).enumerate() {
@@ -134,6 +167,145 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
     let found = seen.iter().filter(|&&s| s).count();
     let top_missing = (Vocab::SPECIALS..vocab.len()).filter(|&i| !seen[i]).take(20).map(|i| vocab.words()[i].clone()).collect();
     Ok(GloveMatrix { dim, data, coverage: Coverage { found, words, top_missing, file_words } })
+}
+
+/// Byte classes for [`scan_numbers`].
+const NUM_BAD: u8 = 0;
+const NUM_SPACE: u8 = 1;
+const NUM_CHAR: u8 = 2;
+
+const fn number_class() -> [u8; 256] {
+    let mut t = [NUM_BAD; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c == b' ' {
+            NUM_SPACE
+        } else if c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E') {
+            NUM_CHAR
+        } else {
+            NUM_BAD
+        };
+        b += 1;
+    }
+    t
+}
+static NUMBER_CLASS: [u8; 256] = number_class();
+
+/// Counts the space-separated fields of `rest` (runs of spaces count once, as
+/// `split(' ').filter(non-empty)` does), and whether every byte is a space or one of
+/// the characters a number is written with.
+#[inline]
+fn scan_numbers(rest: &[u8]) -> (usize, bool) {
+    let mut fields = 0usize;
+    let mut bad = false;
+    let mut prev_space = true;
+    for &b in rest {
+        let class = NUMBER_CLASS[b as usize];
+        let space = class == NUM_SPACE;
+        bad |= class == NUM_BAD;
+        fields += (prev_space && !space) as usize;
+        prev_space = space;
+    }
+    (fields, !bad)
+}
+
+/// A `BufRead` over a reader that runs on its own thread, a megabyte ahead: the
+/// thread decompresses while the caller parses. Errors reach the caller unchanged.
+struct ThreadedReader {
+    rx: Option<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>>,
+    recycle: std::sync::mpsc::Sender<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl ThreadedReader {
+    const CHUNK: usize = 1 << 20;
+
+    fn new(mut inner: impl Read + Send + 'static) -> ThreadedReader {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+        let (recycle, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::spawn(move || loop {
+            let mut buf = recycled.try_recv().unwrap_or_default();
+            buf.resize(Self::CHUNK, 0);
+            let mut filled = 0;
+            let result = loop {
+                match inner.read(&mut buf[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == buf.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            buf.truncate(filled);
+            let last = filled < Self::CHUNK || result.is_err();
+            // A failed send means the reader was dropped: stop.
+            if filled > 0 && tx.send(Ok(buf)).is_err() {
+                return;
+            }
+            if let Err(e) = result {
+                let _ = tx.send(Err(e));
+                return;
+            }
+            if last {
+                return;
+            }
+        });
+        ThreadedReader { rx: Some(rx), recycle, thread: Some(thread), chunk: Vec::new(), pos: 0 }
+    }
+}
+
+impl Read for ThreadedReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ThreadedReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos == self.chunk.len() {
+            let Some(rx) = &self.rx else { return Ok(&[]) };
+            match rx.recv() {
+                Ok(Ok(next)) => {
+                    let used = std::mem::replace(&mut self.chunk, next);
+                    let _ = self.recycle.send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.rx = None;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.rx = None;
+                    return Ok(&[]);
+                }
+            }
+        }
+        Ok(&self.chunk[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.chunk.len());
+    }
+}
+
+impl Drop for ThreadedReader {
+    fn drop(&mut self) {
+        self.rx = None; // the thread's next send fails and it stops
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
@@ -219,5 +391,59 @@ mod tests {
         let (_d, p) = write("");
         let e = format!("{:#}", load(&p, &vocab(&["a"])).unwrap_err());
         assert!(e.contains("no vectors found"), "{e}");
+    }
+
+    /// Many lines, most of words outside the vocabulary (the fast path), across several
+    /// of the decompressing thread's chunks.
+    fn big_file(bad_line: Option<usize>) -> String {
+        let mut s = String::from("3000 3\n");
+        for i in 0..30_000usize {
+            let word = match i % 1000 {
+                7 => "the".to_string(),
+                500 => "cat".to_string(),
+                _ => format!("w{i}"),
+            };
+            let third = if Some(i) == bad_line { "1.5x".to_string() } else { format!("{}e-3", i % 97) };
+            s += &format!("{word} 0.{i} -{i}.25 {third}\n");
+        }
+        s
+    }
+
+    #[test]
+    fn a_gzipped_file_gives_the_same_matrix_and_the_same_errors_as_the_plain_one() {
+        use std::io::Write;
+        let v = vocab(&["the", "cat", "dog"]);
+        for bad in [None, Some(9_999), Some(500)] {
+            let text = big_file(bad);
+            let (d, plain) = write(&text);
+            let gz = d.path().join("g.gz");
+            let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+            enc.write_all(text.as_bytes()).unwrap();
+            enc.finish().unwrap();
+            match (load(&plain, &v), load(&gz, &v)) {
+                (Ok(a), Ok(b)) => {
+                    assert!(bad.is_none());
+                    assert_eq!(a.data, b.data);
+                    // First occurrences win: "the" is line 9 of the file (word 7).
+                    assert_eq!(&a.data[2 * 3..3 * 3], &[0.7, -7.25, 7e-3]);
+                    assert_eq!((a.coverage.found, a.coverage.file_words), (2, 30_000));
+                }
+                (Err(a), Err(b)) => {
+                    let (a, b) = (format!("{a:#}"), format!("{b:#}"));
+                    assert_eq!(a.replace("g.txt", "g.gz"), b);
+                    assert!(a.contains(&format!("g.txt:{}: value \"1.5x\"", bad.unwrap() + 2)), "{a}");
+                }
+                (a, b) => panic!("plain {:?} vs gz {:?}", a.map(|m| m.dim), b.map(|m| m.dim)),
+            }
+        }
+        // A cut gzip stream is a read error, not a short matrix.
+        let (d, _) = write("");
+        let gz = d.path().join("cut.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(big_file(None).as_bytes()).unwrap();
+        let whole = enc.finish().unwrap();
+        std::fs::write(&gz, &whole[..whole.len() / 2]).unwrap();
+        let e = format!("{:#}", load(&gz, &v).unwrap_err());
+        assert!(e.contains("cut.gz: read error (truncated or corrupt file?)"), "{e}");
     }
 }

@@ -67,9 +67,33 @@ pub fn parse_review_path(path: &str) -> Option<(Split, u8, u32, u8)> {
     Some((split, label, id, rating))
 }
 
+/// Where a labeled review comes from, parsed from its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReviewMeta {
+    pub split: Split,
+    /// 1 for `pos`, 0 for `neg`.
+    pub label: u8,
+    pub id: u32,
+    pub rating: u8,
+}
+
 /// Calls `sink` with every labeled review of the archive or directory at `path`, in
 /// archive order. Entries that are not regular files (links, devices) are skipped.
 pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+    read_reviews_with(path, |m, text| {
+        let mut buf = Vec::new();
+        text.read_to_end(&mut buf)?;
+        sink(RawReview { split: m.split, label: m.label, id: m.id, rating: m.rating, text: buf })
+    })
+}
+
+/// Like [`read_reviews`], but hands `sink` a reader over each review's text instead of
+/// an owned copy, so the caller can append it wherever it wants (no allocation per
+/// review).
+pub fn read_reviews_with(
+    path: &Path,
+    mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
     if path.is_dir() {
         return read_directory(path, &mut sink);
     }
@@ -86,7 +110,10 @@ pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) 
         magic == [0x1f, 0x8b]
     };
     let result = if gz {
-        read_tar(flate2::bufread::GzDecoder::new(reader), &mut sink)
+        // The buffer between inflate and tar makes inflate produce large chunks (tar's
+        // own reads are 512-byte headers and short bodies, each costing a full call into
+        // the decoder and a checksum update otherwise).
+        read_tar(BufReader::with_capacity(256 << 10, flate2::bufread::GzDecoder::new(reader)), &mut sink)
     } else {
         read_tar(reader, &mut sink)
     };
@@ -98,7 +125,7 @@ pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) 
     })
 }
 
-fn read_tar(mut input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+fn read_tar(mut input: impl Read, sink: &mut impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
     let mut archive = tar::Archive::new(&mut input);
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -108,9 +135,7 @@ fn read_tar(mut input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>
         let path_bytes = entry.path_bytes();
         let Ok(path) = std::str::from_utf8(&path_bytes) else { continue };
         let Some((split, label, id, rating)) = parse_review_path(path) else { continue };
-        let mut text = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut text)?;
-        sink(RawReview { split, label, id, rating, text })?;
+        sink(ReviewMeta { split, label, id, rating }, &mut entry)?;
     }
     // tar stops at the end-of-archive block; read on to the end of the stream so that
     // gzip checks its CRC and length trailer (a cut or corrupt end is an error too).
@@ -118,7 +143,7 @@ fn read_tar(mut input: impl Read, sink: &mut impl FnMut(RawReview) -> Result<()>
     Ok(())
 }
 
-fn read_directory(root: &Path, sink: &mut impl FnMut(RawReview) -> Result<()>) -> Result<()> {
+fn read_directory(root: &Path, sink: &mut impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
     // Accept both the directory holding aclImdb/ and aclImdb/ itself.
     let base = if root.join("aclImdb").is_dir() { root.join("aclImdb") } else { root.to_path_buf() };
     for split in ["train", "test"] {
@@ -136,7 +161,7 @@ fn read_directory(root: &Path, sink: &mut impl FnMut(RawReview) -> Result<()>) -
                 let Some((split, label, id, rating)) = parse_review_path(&rel) else { continue };
                 let text = std::fs::read(e.path())
                     .with_context(|| format!("cannot read {}", e.path().display()))?;
-                sink(RawReview { split, label, id, rating, text })?;
+                sink(ReviewMeta { split, label, id, rating }, &mut text.as_slice())?;
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Turns the raw archive into the encoded dataset: tokenize (overlapped with
 //! decompression), count train tokens, pick the vocabulary, encode and pad.
-use super::imdb::{self, RawReview, Split};
+use super::imdb::{self, ReviewMeta, Split};
 use super::tokenize::for_each_token;
 use super::vocab::Vocab;
 use anyhow::Result;
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// What shapes the encoding; part of the cache key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EncodeConfig {
     /// Number of most frequent train words kept (`<pad>` and `<unk>` come on top).
     pub vocab_size: usize,
@@ -89,27 +89,65 @@ impl Prepared {
     }
 }
 
-/// A review on its way through: interned token ids (first max_len only) and its length.
+/// Prints how long a phase took on stderr when `IMDB_RNN_TIMINGS` is set (bench/run.sh
+/// uses it to time data preparation without the process start-up, which loading
+/// libtorch dominates).
+pub fn report_phase(what: &str, start: std::time::Instant) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("IMDB_RNN_TIMINGS").is_some()) {
+        eprintln!("imdb-rnn timing: {what} {:.3} s", start.elapsed().as_secs_f64());
+    }
+}
+
+/// Reviews handed from the reader thread to the tokenizer: texts back to back in one
+/// buffer (no allocation per review), recycled once tokenized.
+struct Batch {
+    /// Each review and the offset in `text` where it ends.
+    reviews: Vec<(ReviewMeta, usize)>,
+    text: Vec<u8>,
+}
+
+const BATCH_BYTES: usize = 1 << 20;
+
+/// A review on its way through: where its interned token ids (the first max_len only)
+/// sit in its split's `interned`, and its true length.
 struct Pending {
     label: u8,
     id: u32,
     rating: u8,
     length: u32,
-    interned: Vec<u32>,
+    start: usize,
+    kept: usize,
 }
 
-/// Reads and encodes the archive at `path`. Decompression runs on its own thread while
-/// this one tokenizes, so the two overlap.
+/// Reads and encodes the archive at `path`. Decompression (and tar parsing) runs on its
+/// own thread while this one tokenizes, so the two overlap.
 pub fn prepare(path: &Path, config: EncodeConfig) -> Result<Prepared> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawReview>>(64);
+    let start = std::time::Instant::now();
+    let result = prepare_inner(path, config);
+    report_phase("prepare (read+tokenize+vocab+encode)", start);
+    result
+}
+
+fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
+    let start = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
     let reader_path = path.to_path_buf();
     let reader = std::thread::spawn(move || -> Result<()> {
-        let mut batch = Vec::with_capacity(256);
-        imdb::read_reviews(&reader_path, |r| {
-            batch.push(r);
-            if batch.len() == 256 {
+        let fresh = || {
+            recycle_rx.try_recv().unwrap_or_else(|_| Batch {
+                reviews: Vec::with_capacity(1024),
+                text: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+            })
+        };
+        let mut batch = fresh();
+        imdb::read_reviews_with(&reader_path, |meta, text| {
+            text.read_to_end(&mut batch.text)?;
+            batch.reviews.push((meta, batch.text.len()));
+            if batch.text.len() >= BATCH_BYTES {
                 // A closed channel means the consumer failed; its error wins.
-                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(256)));
+                let _ = tx.send(std::mem::replace(&mut batch, fresh()));
             }
             Ok(())
         })?;
@@ -117,66 +155,78 @@ pub fn prepare(path: &Path, config: EncodeConfig) -> Result<Prepared> {
         Ok(())
     });
 
-    let mut interner: ahash::AHashMap<Box<str>, u32> = ahash::AHashMap::with_capacity(1 << 18);
-    let mut words: Vec<Box<str>> = Vec::with_capacity(1 << 18);
-    let mut train_counts: Vec<u64> = Vec::with_capacity(1 << 18);
-    let mut test_counts: Vec<u64> = Vec::with_capacity(1 << 18);
+    let max_len = config.max_len;
+    let mut interner = Interner::new();
+    // Per split (0 train, 1 test): the reviews, and their kept interned ids back to back.
     let mut pending: [Vec<Pending>; 2] = [Vec::new(), Vec::new()];
+    let mut interned: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
     let mut scratch = String::new();
+    let mut long_token = Vec::with_capacity(64);
+    let mut keys: Vec<Key> = Vec::with_capacity(4096);
 
-    for batch in rx {
-        for review in batch {
-            let text = String::from_utf8_lossy(&review.text);
-            let counts = match review.split {
-                Split::Train => &mut train_counts,
-                Split::Test => &mut test_counts,
-            };
-            let mut interned = Vec::with_capacity(config.max_len);
-            let mut length = 0u32;
-            for_each_token(&text, &mut scratch, |tok| {
-                let id = match interner.get(tok) {
-                    Some(&id) => id,
-                    None => {
-                        let id = words.len() as u32;
-                        interner.insert(tok.into(), id);
-                        words.push(tok.into());
-                        id
-                    }
-                };
-                let id_us = id as usize;
-                if id_us >= counts.len() {
-                    counts.resize(id_us + 1, 0);
-                }
-                counts[id_us] += 1;
-                if interned.len() < config.max_len {
-                    interned.push(id);
-                }
-                length += 1;
-            });
-            let slot = match review.split {
+    for batch in rx.iter() {
+        let mut begin = 0;
+        for &(meta, end) in &batch.reviews {
+            let text = &batch.text[begin..end];
+            begin = end;
+            let split = match meta.split {
                 Split::Train => 0,
                 Split::Test => 1,
             };
-            pending[slot].push(Pending {
-                label: review.label,
-                id: review.id,
-                rating: review.rating,
-                length,
-                interned,
+            // Tokenize the whole review first, then look the tokens up in a tight loop
+            // that prefetches table slots a few tokens ahead: the lookups are
+            // memory-bound, and this lets their cache misses overlap.
+            keys.clear();
+            if text.is_ascii() {
+                ascii_tokens(text, &mut long_token, |tok| keys.push(interner.key(tok)));
+            } else {
+                // Valid UTF-8 (nearly always) is borrowed; only broken text is copied.
+                let text = String::from_utf8_lossy(text);
+                for_each_token(&text, &mut scratch, |tok| keys.push(interner.key(Token::of(tok.as_bytes()))));
+            }
+            let interned = &mut interned[split];
+            let start = interned.len();
+            for k in keys.iter().take(PREFETCH_AHEAD) {
+                interner.prefetch(k);
+            }
+            for i in 0..keys.len() {
+                if let Some(ahead) = keys.get(i + PREFETCH_AHEAD) {
+                    interner.prefetch(ahead);
+                }
+                let id = interner.count(keys[i], split);
+                if i < max_len {
+                    interned.push(id);
+                }
+            }
+            pending[split].push(Pending {
+                label: meta.label,
+                id: meta.id,
+                rating: meta.rating,
+                length: u32::try_from(keys.len()).expect("a review has fewer than 2^32 tokens"),
+                start,
+                kept: interned.len() - start,
             });
         }
+        let mut batch = batch;
+        batch.reviews.clear();
+        batch.text.clear();
+        let _ = recycle_tx.send(batch);
     }
     reader.join().expect("archive reader thread panicked")?;
+    report_phase("prepare: stream", start);
     let [mut train_pending, mut test_pending] = pending;
     imdb::check_counts(path, train_pending.len(), test_pending.len())?;
 
-    train_counts.resize(words.len(), 0);
-    test_counts.resize(words.len(), 0);
+    let (words, [train_counts, test_counts]) = interner.into_words_and_counts();
     let vocab = Vocab::from_counts(&words, &train_counts, config.vocab_size);
     // interned id -> vocabulary id (1 = <unk> for words outside the vocabulary)
     let mut to_vocab = vec![Vocab::UNK; words.len()];
-    for (vid, word) in vocab.words().iter().enumerate().skip(Vocab::SPECIALS) {
-        to_vocab[interner[word.as_str()] as usize] = vid as u32;
+    {
+        let index: ahash::AHashMap<&str, u32> =
+            words.iter().enumerate().map(|(i, w)| (&**w, i as u32)).collect();
+        for (vid, word) in vocab.words().iter().enumerate().skip(Vocab::SPECIALS) {
+            to_vocab[index[word.as_str()] as usize] = vid as u32;
+        }
     }
     let stats = CorpusStats {
         train_tokens: train_counts.iter().sum(),
@@ -189,13 +239,19 @@ pub fn prepare(path: &Path, config: EncodeConfig) -> Result<Prepared> {
             .map(|(c, _)| c)
             .sum(),
     };
-    let train = encode(&mut train_pending, &to_vocab, config.max_len);
-    let test = encode(&mut test_pending, &to_vocab, config.max_len);
+    let [train_interned, test_interned] = interned;
+    let (train, test) = std::thread::scope(|s| {
+        let test = s.spawn(|| encode(&mut test_pending, &test_interned, &to_vocab, max_len));
+        let train = encode(&mut train_pending, &train_interned, &to_vocab, max_len);
+        (train, test.join().expect("encoder thread panicked"))
+    });
+    report_phase("prepare: vocab+encode", start);
     Ok(Prepared { config, vocab, train, test, stats })
 }
 
-fn encode(pending: &mut [Pending], to_vocab: &[u32], max_len: usize) -> EncodedSplit {
-    pending.sort_by_key(|p| (p.label, p.id));
+fn encode(pending: &mut [Pending], interned: &[u32], to_vocab: &[u32], max_len: usize) -> EncodedSplit {
+    // Reviews with equal (label, id) keep archive order, as the stable sort did before.
+    pending.sort_unstable_by_key(|p| (p.label, p.id, p.start));
     let n = pending.len();
     let mut out = EncodedSplit {
         ids: Vec::with_capacity(n),
@@ -209,12 +265,313 @@ fn encode(pending: &mut [Pending], to_vocab: &[u32], max_len: usize) -> EncodedS
         out.ratings.push(p.rating);
         out.labels.push(p.label);
         out.lengths.push(p.length);
-        let dst = &mut out.tokens[row * max_len..row * max_len + p.interned.len()];
-        for (d, &t) in dst.iter_mut().zip(&p.interned) {
+        let dst = &mut out.tokens[row * max_len..row * max_len + p.kept];
+        for (d, &t) in dst.iter_mut().zip(&interned[p.start..p.start + p.kept]) {
             *d = to_vocab[t as usize];
         }
     }
     out
+}
+
+/// Byte classes of the course tokenizer for ASCII text: exactly what
+/// `tokenize::for_each_token` does with ASCII (a test checks they agree), without its
+/// Unicode handling.
+const DROP: u8 = 0;
+const SPACE: u8 = 1;
+const KEEP: u8 = 2;
+
+const fn ascii_class() -> [u8; 256] {
+    let mut t = [DROP; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() {
+            KEEP
+        } else if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f) {
+            SPACE
+        } else {
+            DROP
+        };
+        b += 1;
+    }
+    t
+}
+static ASCII_CLASS: [u8; 256] = ascii_class();
+
+/// A token of `[a-z0-9]` bytes: up to 16 of them packed little-endian into two words,
+/// zero-padded (no token byte is 0), else the bytes themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token<'a> {
+    Short(u64, u64),
+    Long(&'a [u8]),
+}
+
+impl<'a> Token<'a> {
+    fn of(tok: &'a [u8]) -> Token<'a> {
+        if tok.len() > 16 {
+            return Token::Long(tok);
+        }
+        let (mut lo, mut hi) = (0u64, 0u64);
+        for (n, &c) in tok.iter().enumerate() {
+            if n < 8 {
+                lo |= (c as u64) << (8 * n);
+            } else {
+                hi |= (c as u64) << (8 * (n - 8));
+            }
+        }
+        Token::Short(lo, hi)
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> Vec<u8> {
+        match *self {
+            Token::Short(lo, hi) => {
+                let mut b = [lo.to_le_bytes(), hi.to_le_bytes()].concat();
+                b.retain(|&c| c != 0);
+                b
+            }
+            Token::Long(b) => b.to_vec(),
+        }
+    }
+}
+
+/// The course tokenizer on ASCII-only text: keep `[A-Za-z0-9]` lowercased, split on
+/// whitespace, drop everything else. Tokens come out packed as they are read (no copy,
+/// no call per token); `long` holds the bytes of a token over 16 bytes.
+#[inline]
+fn ascii_tokens(text: &[u8], long: &mut Vec<u8>, mut emit: impl FnMut(Token<'_>)) {
+    let (mut lo, mut hi, mut n) = (0u64, 0u64, 0usize);
+    for &b in text {
+        match ASCII_CLASS[b as usize] {
+            KEEP => {
+                let c = b.to_ascii_lowercase();
+                if n < 8 {
+                    lo |= (c as u64) << (8 * n);
+                } else if n < 16 {
+                    hi |= (c as u64) << (8 * (n - 8));
+                } else {
+                    if n == 16 {
+                        long.clear();
+                        long.extend_from_slice(&lo.to_le_bytes());
+                        long.extend_from_slice(&hi.to_le_bytes());
+                    }
+                    long.push(c);
+                }
+                n += 1;
+            }
+            SPACE if n > 0 => {
+                emit(if n <= 16 { Token::Short(lo, hi) } else { Token::Long(long) });
+                (lo, hi, n) = (0, 0, 0);
+            }
+            _ => {}
+        }
+    }
+    if n > 0 {
+        emit(if n <= 16 { Token::Short(lo, hi) } else { Token::Long(long) });
+    }
+}
+
+/// How many tokens ahead the lookup loop prefetches table slots.
+const PREFETCH_AHEAD: usize = 16;
+
+const HASH_MUL_HI: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const HASH_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// A token as the interner sees it: its `[a-z0-9]` bytes packed into two words,
+/// zero-padded (no token byte is 0), with their hash. Tokens over 16 bytes (rare) are
+/// interned when the key is made: `lo` is then 0 and `hi` indexes `Interner::long_ids`.
+#[derive(Clone, Copy)]
+struct Key {
+    lo: u64,
+    hi: u64,
+    hash: u64,
+}
+
+/// One slot of the open-addressing table: a packed key, its id, and how often it was
+/// seen in each split (kept here, so counting costs no second cache miss).
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Slot {
+    lo: u64,
+    hi: u64,
+    id: u32,
+    counts: [u32; 2],
+}
+
+/// Gives each distinct token a dense id and counts it per split. Tokens of up to 16
+/// bytes (nearly all) live inline in an open-addressing table, so a lookup is a
+/// multiply and one or two integer compares, without following a pointer to a string;
+/// longer ones go to an ordinary map.
+struct Interner {
+    /// `lo == 0` marks an empty slot.
+    slots: Vec<Slot>,
+    mask: usize,
+    shift: u32,
+    short: usize,
+    long: ahash::AHashMap<Box<[u8]>, usize>,
+    long_ids: Vec<u32>,
+    long_counts: Vec<[u64; 2]>,
+    /// (id, split) once for every 2^32 occurrences that overflowed a slot's count.
+    spilled: Vec<(u32, usize)>,
+    words: Vec<Box<str>>,
+}
+
+impl Interner {
+    const INITIAL_BITS: u32 = 16;
+
+    fn new() -> Interner {
+        let n = 1usize << Self::INITIAL_BITS;
+        Interner {
+            slots: vec![Slot::default(); n],
+            mask: n - 1,
+            shift: 64 - Self::INITIAL_BITS,
+            short: 0,
+            long: ahash::AHashMap::new(),
+            long_ids: Vec::new(),
+            long_counts: Vec::new(),
+            spilled: Vec::new(),
+            words: Vec::with_capacity(1 << 16),
+        }
+    }
+
+    #[inline]
+    fn hash(lo: u64, hi: u64) -> u64 {
+        (lo ^ hi.wrapping_mul(HASH_MUL_HI)).wrapping_mul(HASH_MUL)
+    }
+
+    /// The key of `tok`.
+    #[inline]
+    fn key(&mut self, tok: Token<'_>) -> Key {
+        match tok {
+            Token::Short(lo, hi) => Key { lo, hi, hash: Self::hash(lo, hi) },
+            Token::Long(bytes) => self.long_key(bytes),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn long_key(&mut self, tok: &[u8]) -> Key {
+        let index = match self.long.get(tok) {
+            Some(&i) => i,
+            None => {
+                let i = self.long_ids.len();
+                let id = self.push_word(tok);
+                self.long_ids.push(id);
+                self.long_counts.push([0, 0]);
+                self.long.insert(tok.into(), i);
+                i
+            }
+        };
+        Key { lo: 0, hi: index as u64, hash: 0 }
+    }
+
+    #[inline]
+    fn prefetch(&self, key: &Key) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let p = self.slots.as_ptr().wrapping_add((key.hash >> self.shift) as usize);
+            // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+            #[allow(unused_unsafe)]
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = key;
+    }
+
+    /// Counts one occurrence of `key` in `split` and returns its id (a new one when
+    /// the token was never seen).
+    #[inline]
+    fn count(&mut self, key: Key, split: usize) -> u32 {
+        if key.lo == 0 {
+            let i = key.hi as usize;
+            self.long_counts[i][split] += 1;
+            return self.long_ids[i];
+        }
+        let mut i = (key.hash >> self.shift) as usize;
+        loop {
+            let s = &mut self.slots[i];
+            if s.lo == key.lo && s.hi == key.hi {
+                let id = s.id;
+                match s.counts[split].checked_add(1) {
+                    Some(c) => s.counts[split] = c,
+                    None => self.spill(i, split),
+                }
+                return id;
+            }
+            if s.lo == 0 {
+                return self.insert_at(i, key, split);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, i: usize, split: usize) {
+        // u32::MAX counted + this one = 2^32, recorded here; the slot restarts at 0.
+        self.spilled.push((self.slots[i].id, split));
+        self.slots[i].counts[split] = 0;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert_at(&mut self, i: usize, key: Key, split: usize) -> u32 {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&key.lo.to_le_bytes());
+        bytes[8..].copy_from_slice(&key.hi.to_le_bytes());
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(16);
+        let id = self.push_word(&bytes[..len]);
+        let mut counts = [0; 2];
+        counts[split] = 1;
+        self.slots[i] = Slot { lo: key.lo, hi: key.hi, id, counts };
+        self.short += 1;
+        if self.short * 2 > self.slots.len() {
+            self.grow();
+        }
+        id
+    }
+
+    fn push_word(&mut self, tok: &[u8]) -> u32 {
+        let id = u32::try_from(self.words.len()).expect("fewer than 2^32 distinct tokens");
+        self.words.push(std::str::from_utf8(tok).expect("tokens are ASCII").into());
+        id
+    }
+
+    fn grow(&mut self) {
+        let n = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); n]);
+        self.mask = n - 1;
+        self.shift = 64 - n.trailing_zeros();
+        for s in old.into_iter().filter(|s| s.lo != 0) {
+            let mut i = (Self::hash(s.lo, s.hi) >> self.shift) as usize;
+            while self.slots[i].lo != 0 {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
+    /// The words by id, and each id's count in train and in test.
+    fn into_words_and_counts(self) -> (Vec<Box<str>>, [Vec<u64>; 2]) {
+        let n = self.words.len();
+        let mut counts = [vec![0u64; n], vec![0u64; n]];
+        for s in self.slots.iter().filter(|s| s.lo != 0) {
+            for (split, c) in counts.iter_mut().enumerate() {
+                c[s.id as usize] = s.counts[split] as u64;
+            }
+        }
+        for (&id, lc) in self.long_ids.iter().zip(&self.long_counts) {
+            for (split, c) in counts.iter_mut().enumerate() {
+                c[id as usize] = lc[split];
+            }
+        }
+        for &(id, split) in &self.spilled {
+            counts[split][id as usize] += 1 << 32;
+        }
+        (self.words, counts)
+    }
 }
 
 /// Encodes free text with a vocabulary, as `predict` needs: ids (truncated and padded
@@ -231,4 +588,152 @@ pub fn encode_text(text: &str, vocab: &Vocab, max_len: usize) -> (Vec<u32>, u32)
     });
     ids.resize(max_len, Vocab::PAD);
     (ids, length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::tokenize::tokenize;
+
+    /// A deterministic stream of awkward ASCII text: every class of byte, runs of
+    /// letters around the 8- and 16-byte key boundaries, and whitespace of every kind.
+    fn awkward_ascii(seed: u64, len: usize) -> Vec<u8> {
+        let mut rng = crate::util::Rng::new(seed);
+        let pieces: [&[u8]; 12] = [
+            b"a", b"Z", b"7", b" ", b"\t\n", b"\x0b\x0c\r", b"\x1c\x1d\x1e\x1f", b"'", b"<br />",
+            b"abcdefgh", b"ABCDEFGHIJKLMNOP", b"\x00\x01\x7f-.,!",
+        ];
+        let mut out = Vec::with_capacity(len + 16);
+        while out.len() < len {
+            out.extend_from_slice(pieces[rng.below(pieces.len())]);
+        }
+        out
+    }
+
+    #[test]
+    fn the_ascii_fast_path_tokenizes_exactly_like_the_course_tokenizer() {
+        let mut long = Vec::new();
+        for seed in 0..300 {
+            let text = awkward_ascii(seed, (seed as usize % 97) * 7);
+            let mut fast = Vec::new();
+            ascii_tokens(&text, &mut long, |t| fast.push(t.bytes()));
+            let slow: Vec<Vec<u8>> = tokenize(std::str::from_utf8(&text).unwrap()).into_iter().map(String::into_bytes).collect();
+            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(&text));
+        }
+        for text in ["", " ", "a", "abcdefghijklmnop", "abcdefghijklmnopq", "x abcdefghijklmnopqrstuvwxyz0123 y"] {
+            let mut fast = Vec::new();
+            ascii_tokens(text.as_bytes(), &mut long, |t| fast.push(t.bytes()));
+            let slow: Vec<Vec<u8>> = tokenize(text).into_iter().map(String::into_bytes).collect();
+            assert_eq!(fast, slow, "{text:?}");
+            for t in &slow {
+                assert_eq!(Token::of(t).bytes(), *t);
+            }
+        }
+    }
+
+    #[test]
+    fn the_interner_tells_apart_tokens_that_differ_anywhere_and_counts_per_split() {
+        let mut words: Vec<String> = Vec::new();
+        for i in 0..150_000u32 {
+            // Short, exactly 8 or 16 bytes, and long tokens sharing 16-byte prefixes.
+            words.push(match i % 4 {
+                0 => format!("w{i}"),
+                1 => format!("{i:08}"),
+                2 => format!("{i:016}"),
+                _ => format!("{i:016}x{}", i % 7),
+            });
+        }
+        let mut interner = Interner::new();
+        let mut ids = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            let key = interner.key(Token::of(w.as_bytes()));
+            ids.push(interner.count(key, i % 2));
+        }
+        // The table grew several times; every word still maps to its id.
+        for (i, w) in words.iter().enumerate() {
+            let key = interner.key(Token::of(w.as_bytes()));
+            assert_eq!(interner.count(key, 1), ids[i], "{w}");
+        }
+        let (by_id, [train, test]) = interner.into_words_and_counts();
+        let distinct: std::collections::HashSet<&String> = words.iter().collect();
+        assert_eq!(by_id.len(), distinct.len());
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(&*by_id[ids[i] as usize], w.as_str());
+        }
+        assert_eq!(train.iter().sum::<u64>(), 75_000);
+        assert_eq!(test.iter().sum::<u64>(), 75_000 + 150_000);
+    }
+
+    #[test]
+    fn prepare_matches_a_plain_reimplementation_on_an_archive_with_awkward_reviews() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imdb.tar.gz");
+        let mut reviews: Vec<(String, Vec<u8>)> = Vec::new();
+        for i in 0..40u32 {
+            let (split, label) = (["train", "test"][(i % 2) as usize], ["pos", "neg"][(i / 2 % 2) as usize]);
+            let mut text = awkward_ascii(i as u64, 50 + 13 * i as usize);
+            match i % 5 {
+                0 => text.extend_from_slice("caf\u{e9} \u{130}stanbul a\u{a0}b 5\u{212a}".as_bytes()),
+                1 => text.extend_from_slice(b" broken \xff\xfe utf8 "),
+                _ => {}
+            }
+            let rating = if label == "pos" { 7 + i % 4 } else { 1 + i % 4 };
+            reviews.push((format!("aclImdb/{split}/{label}/{}_{rating}.txt", 1000 - i), text));
+        }
+        {
+            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+            let mut tar = tar::Builder::new(gz);
+            for (name, text) in &reviews {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(text.len() as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                tar.append_data(&mut h, name, text.as_slice()).unwrap();
+            }
+            tar.into_inner().unwrap().finish().unwrap();
+        }
+        let config = EncodeConfig { vocab_size: 25, max_len: 12 };
+        let got = prepare(&path, config).unwrap();
+
+        // The pipeline as plainly as it can be written.
+        let mut all: Vec<(Split, u8, u32, u8, Vec<String>)> = reviews
+            .iter()
+            .map(|(name, text)| {
+                let (split, label, id, rating) = imdb::parse_review_path(name).unwrap();
+                (split, label, id, rating, tokenize(&String::from_utf8_lossy(text)))
+            })
+            .collect();
+        all.sort_by_key(|r| (r.0 == Split::Test, r.1, r.2));
+        let mut index: std::collections::HashMap<&str, usize> = Default::default();
+        let mut words: Vec<Box<str>> = Vec::new();
+        let mut counts = [Vec::new(), Vec::new()];
+        for r in &all {
+            for t in &r.4 {
+                let i = *index.entry(t.as_str()).or_insert_with(|| {
+                    words.push(t.as_str().into());
+                    counts[0].push(0u64);
+                    counts[1].push(0u64);
+                    words.len() - 1
+                });
+                counts[(r.0 == Split::Test) as usize][i] += 1;
+            }
+        }
+        let vocab = Vocab::from_counts(&words, &counts[0], config.vocab_size);
+        assert_eq!(got.vocab, vocab);
+        assert_eq!(got.stats.train_tokens, counts[0].iter().sum::<u64>());
+        assert_eq!(got.stats.test_tokens, counts[1].iter().sum::<u64>());
+        assert_eq!(got.stats.train_distinct, counts[0].iter().filter(|&&c| c > 0).count() as u64);
+        let unk: u64 = all.iter().filter(|r| r.0 == Split::Test).flat_map(|r| &r.4).filter(|t| vocab.id(t) == Vocab::UNK).count() as u64;
+        assert_eq!(got.stats.test_unk_tokens, unk);
+        for (split, enc) in [(Split::Train, &got.train), (Split::Test, &got.test)] {
+            let rows: Vec<_> = all.iter().filter(|r| r.0 == split).collect();
+            assert_eq!(enc.len(), rows.len());
+            for (k, r) in rows.iter().enumerate() {
+                assert_eq!((enc.labels[k], enc.ids[k], enc.ratings[k]), (r.1, r.2, r.3));
+                assert_eq!(enc.lengths[k] as usize, r.4.len());
+                let (ids, _) = encode_text(&r.4.join(" "), &vocab, config.max_len);
+                assert_eq!(&enc.tokens[k * config.max_len..(k + 1) * config.max_len], ids.as_slice());
+            }
+        }
+    }
 }
