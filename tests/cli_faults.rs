@@ -212,3 +212,27 @@ fn predict_and_eval_work_on_a_saved_run_from_another_directory() {
     assert_eq!(total, 500);
     assert!(report["accuracy"].as_f64().unwrap() >= 0.9);
 }
+
+#[test]
+fn every_shipped_preset_in_configs_parses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("[grid]") {
+            imdb_rnn(&tmp.path().join("home")).args(["sweep", "--dry-run", "--config"]).arg(&path).assert().success();
+        } else {
+            // A parsed file reaches validation: --layers 0 is refused by name.
+            imdb_rnn(&tmp.path().join("home"))
+                .args(["train", "--layers", "0", "--config"])
+                .arg(&path)
+                .assert()
+                .code(1)
+                .stderr("imdb-rnn: --layers must be at least 1, got 0\n");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6);
+}

@@ -2,6 +2,7 @@
 mod common;
 use common::*;
 use std::path::Path;
+use predicates::prelude::*;
 use std::process::{Command, Stdio};
 
 const GRID: &str = "cell=rnn,gru layers=1,2";
@@ -117,4 +118,33 @@ fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["runs"], 2);
     assert!(rows[0]["final_acc_std"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn a_sweep_file_gives_base_options_and_a_grid_and_flags_override_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("s.toml");
+    std::fs::write(&file, "epochs = 3\nhidden = 32\n\n[grid]\ncell = [\"rnn\", \"gru\"]\nseed = [0, 1]\n").unwrap();
+    let out = imdb_rnn(&tmp.path().join("home"))
+        .args(["sweep", "--dry-run", "--runs-dir", "r", "--name", "f", "--hidden", "8", "--config"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        "r/f/cell=rnn,seed=0\nr/f/cell=rnn,seed=1\nr/f/cell=gru,seed=0\nr/f/cell=gru,seed=1\n"
+    );
+    std::fs::write(&file, "epochz = 3\n[grid]\ncell = [\"rnn\"]\n").unwrap();
+    imdb_rnn(&tmp.path().join("home"))
+        .args(["sweep", "--dry-run", "--config"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("has an option that is not a train flag").and(predicates::str::contains("epochz")));
+    // The shipped course sweep file parses and has 24 points.
+    let out = imdb_rnn(&tmp.path().join("home"))
+        .args(["sweep", "--dry-run", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/configs/sweep-course.toml")])
+        .assert()
+        .success();
+    assert_eq!(String::from_utf8_lossy(&out.get_output().stdout).lines().count(), 24);
 }

@@ -159,8 +159,9 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
 }
 
 /// A sweep file: train options at the top level, and a `[grid]` table of value lists.
+/// (Unknown keys are caught when `base` is read as train options: serde cannot deny
+/// them here because of the flatten.)
 #[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct SweepFile {
     #[serde(default)]
     grid: toml::Table,
@@ -174,7 +175,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read sweep file {}", path.display()))?;
         let file: SweepFile = toml::from_str(&text).with_context(|| format!("{} is not a valid sweep file", path.display()))?;
-        base = toml::Value::Table(file.base).try_into().with_context(|| format!("{}: unknown train option", path.display()))?;
+        base = toml::Value::Table(file.base).try_into().with_context(|| format!("{} has an option that is not a train flag", path.display()))?;
         for (k, v) in file.grid {
             let values = match v {
                 toml::Value::Array(a) => a.iter().map(toml_scalar).collect::<Result<Vec<_>>>()?,
