@@ -88,7 +88,9 @@ pub fn evaluate(model: &Classifier, split: &SplitTensors) -> (f64, f64, Tensor) 
     let mut loss_sum = Tensor::zeros([], (Kind::Double, model.device));
     let mut correct = Tensor::zeros([], (Kind::Int64, model.device));
     let mut probs = Vec::new();
-    let bs = 512i64;
+    // Training's batch size: larger evaluation batches allocate (and page-fault) more
+    // than they save on CPU (BENCHMARKS.md).
+    let bs = 64i64;
     let n = split.len as i64;
     let mut start = 0;
     while start < n {
