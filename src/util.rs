@@ -6,6 +6,13 @@ use std::path::Path;
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename, so
 /// readers see either the old file or the complete new one, never a partial one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+/// [`write_atomic`], with the fsync before the rename optional: without it a power cut
+/// may leave the renamed file incomplete, which only files that verify themselves (a
+/// checksummed cache) can afford.
+pub fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -13,7 +20,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -107,30 +107,9 @@ fn save_inner(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
     }
     let sum = checksum(&out[16..]);
     out.extend_from_slice(&sum.to_le_bytes());
-    write_atomic_unsynced(path, &out)
-}
-
-/// Writes `bytes` to `path` through a temp file and a rename, so readers see the old file
-/// or the complete new one, never a partial one. Unlike `util::write_atomic` it does not
-/// fsync (20 ms and more for the IMDB cache, on the critical path of every first run):
-/// should a power cut leave the renamed file incomplete, its checksum no longer matches
-/// and the next run rebuilds it from the archive.
-fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    // No fsync (20 ms and more, on the critical path of every first run): should a power
+    // cut leave the renamed file incomplete, its checksum fails and it is rebuilt.
+    crate::util::write_atomic_with(path, &out, false)
 }
 
 /// Loads the cache at `path` if it exists and matches `key`. A missing file gives

@@ -1,7 +1,7 @@
 //! Turns the raw archive into the encoded dataset: tokenize (overlapped with
 //! decompression), count train tokens, pick the vocabulary, encode and pad.
 use super::imdb::{self, ReviewMeta, Split};
-use super::tokenize::for_each_token;
+use super::tokenize::{for_each_token, ASCII_CLASS, KEEP, SPACE};
 use super::vocab::Vocab;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -273,30 +273,6 @@ fn encode(pending: &mut [Pending], interned: &[u32], to_vocab: &[u32], max_len: 
     out
 }
 
-/// Byte classes of the course tokenizer for ASCII text: exactly what
-/// `tokenize::for_each_token` does with ASCII (a test checks they agree), without its
-/// Unicode handling.
-const DROP: u8 = 0;
-const SPACE: u8 = 1;
-const KEEP: u8 = 2;
-
-const fn ascii_class() -> [u8; 256] {
-    let mut t = [DROP; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_alphanumeric() {
-            KEEP
-        } else if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f) {
-            SPACE
-        } else {
-            DROP
-        };
-        b += 1;
-    }
-    t
-}
-static ASCII_CLASS: [u8; 256] = ascii_class();
 
 /// A token of `[a-z0-9]` bytes: up to 16 of them packed little-endian into two words,
 /// zero-padded (no token byte is 0), else the bytes themselves.

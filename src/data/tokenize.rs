@@ -12,13 +12,15 @@ pub fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-/// Byte classes for the ASCII fast path.
-const DROP: u8 = 0;
-const SPACE: u8 = 1;
-const KEEP: u8 = 2;
+/// Byte classes of the course tokenizer for ASCII bytes (every byte >= 128 is `DROP`
+/// here; callers handle non-ASCII text themselves). Shared with the data preparation's
+/// fast path, so the two cannot disagree.
+pub(crate) const DROP: u8 = 0;
+pub(crate) const SPACE: u8 = 1;
+pub(crate) const KEEP: u8 = 2;
 
-const fn ascii_class() -> [u8; 128] {
-    let mut t = [DROP; 128];
+const fn ascii_class() -> [u8; 256] {
+    let mut t = [DROP; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
@@ -33,7 +35,7 @@ const fn ascii_class() -> [u8; 128] {
     }
     t
 }
-static ASCII_CLASS: [u8; 128] = ascii_class();
+pub(crate) static ASCII_CLASS: [u8; 256] = ascii_class();
 
 /// Calls `emit` with each token of `text`, in order. `scratch` is reused between calls
 /// to avoid an allocation per token.
