@@ -4,7 +4,7 @@ use common::*;
 
 fn train_json(home: &std::path::Path, archive: &std::path::Path, runs: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let out = imdb_rnn(home)
-        .args(["train", "--epochs", "10", "--hidden", "32", "--emb-dim", "16", "--lr", "0.01", "--json", "--quiet"])
+        .args(["train", "--epochs", "15", "--hidden", "32", "--emb-dim", "16", "--lr", "0.01", "--json", "--quiet"])
         .args(extra)
         .arg("--imdb")
         .arg(archive)
@@ -32,7 +32,10 @@ fn each_cell_learns_the_synthetic_fixture_to_high_accuracy() {
 fn the_course_final_state_learns_when_reviews_are_not_mostly_padding() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 250);
-    let s = train_json(&tmp.path().join("home"), &archive, &tmp.path().join("runs"), &["--cell", "gru", "--readout", "final", "--max-len", "25"]);
+    let s = train_json(&tmp.path().join("home"), &archive, &tmp.path().join("runs"), &["--cell", "gru", "--readout", "final", "--max-len", "25", "--name", "g"]);
     let acc = s["final_test_acc"].as_f64().unwrap();
     assert!(acc >= 0.95, "gru/final: test accuracy {acc}");
+    // The run draws its learning curves by itself.
+    let png = std::fs::read(tmp.path().join("runs/g/learning_curves.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
 }

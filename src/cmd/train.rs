@@ -175,7 +175,15 @@ pub fn train_prepared(
     crate::util::write_atomic(&paths.config(), serde_json::to_string_pretty(&record)?.as_bytes())?;
     crate::util::write_atomic(&paths.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
     let opts = RunOptions { resume, progress, stop, name: name.into() };
-    train::train(cfg, data, glove, &paths, &opts)
+    let outcome = train::train(cfg, data, glove, &paths, &opts)?;
+    if matches!(outcome, Outcome::Finished(_)) {
+        // The run's figures (learning curves, gradient heatmap and profile), so a user
+        // can look without another command. A figure that fails must not fail the run.
+        if let Err(e) = crate::report::plots::plot_run(dir) {
+            eprintln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", dir.display());
+        }
+    }
+    Ok(outcome)
 }
 
 /// Reads a run's config.json.
