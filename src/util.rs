@@ -32,6 +32,20 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Saves named tensors (libtorch's `.ot` format) through a temp file and a rename, so a
+/// crash never leaves a partial weights file under its final name.
+pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    let result = tch::Tensor::save_multi(named, &tmp)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// SplitMix64: tiny, fast, and its stream never changes with a dependency upgrade, so a
 /// seed means the same shuffles and subsets in every version of imdb-rnn.
 #[derive(Clone, Debug)]

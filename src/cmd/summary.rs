@@ -10,14 +10,24 @@ use std::path::{Path, PathBuf};
 /// A grid point that failed before it could write config.json (bad options): its
 /// directory and reason.
 pub fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
+    let mut out: Vec<(PathBuf, String)> = dirs_under(runs_root)
+        .into_iter()
+        .filter(|dir| !dir.join("config.json").is_file())
+        .filter_map(|dir| {
+            let s = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice::<Summary>(&b).ok())?;
+            Some((dir, s.reason.unwrap_or_default()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `root` and every directory below it, at most 4 levels down (a sweep or study nests
+/// run directories two levels deep; links are not followed).
+fn dirs_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut stack = vec![(runs_root.to_path_buf(), 0)];
+    let mut stack = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
-        if !dir.join("config.json").is_file() {
-            if let Some(s) = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice::<Summary>(&b).ok()) {
-                out.push((dir.clone(), s.reason.unwrap_or_default()));
-            }
-        }
         if depth < 4 {
             for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -25,8 +35,8 @@ pub fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
                 }
             }
         }
+        out.push(dir);
     }
-    out.sort();
     out
 }
 
@@ -44,21 +54,11 @@ pub fn find_runs(root: &Path) -> Result<Vec<FoundRun>> {
         bail!("{} is not a directory; pass the runs directory (e.g. runs/)", root.display());
     }
     let mut out = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), 0)];
-    while let Some((dir, depth)) = stack.pop() {
+    for dir in dirs_under(root) {
         if dir.join("config.json").is_file() {
             if let Ok(record) = super::train::read_record(&dir) {
                 let summary = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
-                out.push(FoundRun { dir: dir.clone(), record, summary });
-            }
-        }
-        if depth < 4 {
-            if let Ok(listing) = std::fs::read_dir(&dir) {
-                for e in listing.flatten() {
-                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                        stack.push((e.path(), depth + 1));
-                    }
-                }
+                out.push(FoundRun { dir, record, summary });
             }
         }
     }

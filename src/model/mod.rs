@@ -172,11 +172,7 @@ impl Classifier {
 
     /// Saves every parameter under its name.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let named = self.named_parameters();
-        let tmp = path.with_extension("ot.tmp");
-        Tensor::save_multi(&named, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        crate::util::save_tensors_atomic(&self.named_parameters(), path)
     }
 
     /// Copies saved parameters into this model (names and shapes must match).

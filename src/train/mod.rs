@@ -505,9 +505,7 @@ fn save_checkpoint(paths: &RunPaths, model: &Classifier, adam: &Adam, names: &[S
         named.push((format!("adam.v.{n}"), adam.v[i].shallow_clone()));
     }
     named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
-    let tmp = paths.dir.join("checkpoint.ot.tmp");
-    Tensor::save_multi(&named, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, paths.checkpoint())?;
+    crate::util::save_tensors_atomic(&named, &paths.checkpoint())?;
     crate::util::write_atomic(&paths.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes())
 }
 
