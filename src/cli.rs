@@ -40,6 +40,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+    /// Write man pages: imdb-rnn.1 and one imdb-rnn-<command>.1 per command.
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -250,4 +252,12 @@ pub struct PredictArgs {
 #[derive(Args, Debug)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Directory for the pages (created if missing); without it, imdb-rnn.1 goes to stdout.
+    /// Read one with `man -l DIR/imdb-rnn-train.1`, or install DIR under a MANPATH's man1/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

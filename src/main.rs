@@ -38,5 +38,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
             clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut std::io::stdout());
             Ok(0)
         }
+        Man(a) => cmd::man::run(&a).map(|_| 0),
     }
 }

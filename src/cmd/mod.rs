@@ -2,6 +2,7 @@
 pub mod data;
 pub mod grads;
 pub mod info;
+pub mod man;
 pub mod plot;
 pub mod predict;
 pub mod summary;
