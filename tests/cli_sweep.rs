@@ -148,3 +148,29 @@ fn a_sweep_file_gives_base_options_and_a_grid_and_flags_override_it() {
         .success();
     assert_eq!(String::from_utf8_lossy(&out.get_output().stdout).lines().count(), 24);
 }
+
+#[test]
+fn a_sweep_over_embeddings_gives_glove_points_the_files_dimension_and_random_points_their_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 60);
+    let glove = tmp.path().join("g.txt");
+    std::fs::write(&glove, "the 0.1 0.2 0.3 0.4\nmovie -1 0.5 2 0.25\ngreat 1 1 1 1\nawful -1 -1 -1 -1\n").unwrap();
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    let out = Command::new(assert_cmd::cargo::cargo_bin("imdb-rnn"))
+        .env("IMDB_RNN_HOME", &home)
+        .args(["sweep", "--grid", "emb=random,glove-frozen,glove-tuned", "--quiet", "--name", "e", "--epochs", "1", "--hidden", "8", "--glove"])
+        .arg(&glove)
+        .arg("--imdb")
+        .arg(&archive)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (emb, dim) in [("random", 100), ("glove-frozen", 4), ("glove-tuned", 4)] {
+        let config: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join(format!("e/emb={emb}/config.json"))).unwrap()).unwrap();
+        assert_eq!(config["config"]["model"]["recurrent"]["input_size"], dim, "emb={emb}: {config}");
+        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join(format!("e/emb={emb}/summary.json"))).unwrap()).unwrap();
+        assert_eq!(summary["status"], "finished", "emb={emb}");
+    }
+}

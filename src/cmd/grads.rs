@@ -1,6 +1,7 @@
 //! `imdb-rnn grads`: the vanishing-gradient study. One training per (cell, depth) with
 //! gradient norms logged, then grads_by_depth.csv and the study's figures.
-use super::sweep::{run_point, DataCache, PointStatus};
+use super::sweep::{run_point, PointStatus};
+use super::DataCache;
 use crate::cli::GradsArgs;
 use crate::model::recurrent::Cell;
 use crate::report::plots;

@@ -104,8 +104,8 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let (_archive, data, _) = super::load_data(&source, record.config.encode)?;
     let selected = crate::train::select_data(&record.config, &data);
     let test = crate::train::SplitTensors::new(&selected.test, record.config.encode.max_len, model.device);
-    let (loss, accuracy, probs) = crate::train::evaluate(&model, &test);
-    let probs: Vec<f32> = Vec::<f32>::try_from(probs.to_device(tch::Device::Cpu))?;
+    let crate::train::Evaluation { loss, acc: accuracy, probs } = crate::train::evaluate(&model, &test, true);
+    let probs: Vec<f32> = Vec::<f32>::try_from(probs.expect("asked for").to_device(tch::Device::Cpu))?;
     let mut confusion = [[0usize; 2]; 2];
     let edges = [(100u32, "<=100"), (200, "101-200"), (400, "201-400"), (u32::MAX, ">400")];
     let mut buckets = vec![(0usize, 0usize); edges.len()];

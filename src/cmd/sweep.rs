@@ -2,16 +2,14 @@
 //! machines), each in a directory named after its parameters, so a re-run skips what
 //! is finished, resumes what was interrupted, and two workers never run the same point.
 use super::train::train_prepared;
-use crate::cli::{DataSource, SweepArgs};
-use crate::data::glove::GloveMatrix;
-use crate::data::prepare::{EncodeConfig, Prepared};
+use super::DataCache;
+use crate::cli::SweepArgs;
 use crate::train::config::{TrainArgs, TrainConfig};
 use crate::train::run::{RunPaths, Summary};
 use crate::train::signal::StopFlags;
 use crate::train::Outcome;
 use anyhow::{bail, Context, Result};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Exit status when at least one run of a sweep failed (the others completed).
 pub const EXIT_SOME_FAILED: u8 = 4;
@@ -79,38 +77,6 @@ pub enum PointStatus {
     Stopped(u8),
 }
 
-/// Data shared by the points of a sweep: prepared once per encoding.
-pub struct DataCache<'a> {
-    source: &'a DataSource,
-    prepared: HashMap<EncodeConfig, (PathBuf, Prepared)>,
-    glove: HashMap<(String, EncodeConfig), GloveMatrix>,
-}
-
-impl<'a> DataCache<'a> {
-    pub fn new(source: &'a DataSource) -> DataCache<'a> {
-        DataCache { source, prepared: HashMap::new(), glove: HashMap::new() }
-    }
-
-    fn get(&mut self, encode: EncodeConfig) -> Result<&(PathBuf, Prepared)> {
-        if !self.prepared.contains_key(&encode) {
-            let (archive, data, _) = super::load_data(self.source, encode)?;
-            self.prepared.insert(encode, (archive, data));
-        }
-        Ok(&self.prepared[&encode])
-    }
-
-    fn glove(&mut self, value: &str, encode: EncodeConfig) -> Result<(PathBuf, &GloveMatrix)> {
-        let path = super::glove_path(value, self.source, &crate::fetch::data_home())?;
-        let key = (value.to_string(), encode);
-        if !self.glove.contains_key(&key) {
-            let vocab = self.get(encode)?.1.vocab.clone();
-            let m = crate::data::glove::load(&path, &vocab)?;
-            self.glove.insert(key.clone(), m);
-        }
-        Ok((path, &self.glove[&key]))
-    }
-}
-
 /// Runs one configuration in `dir` with the sweep's rules: skip when finished (or
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
@@ -135,15 +101,10 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
     }
     let result = (|| -> Result<Outcome> {
         let first = TrainConfig::resolve(args, None)?;
-        let glove = match &first.glove {
-            Some(g) => Some(data.glove(g, first.encode)?),
-            None => None,
-        };
-        let cfg = TrainConfig::resolve(args, glove.as_ref().map(|(_, m)| m.dim as i64))?;
-        let glove_m = glove.map(|(_, m)| m.clone());
-        let (archive, prepared) = data.get(cfg.encode)?;
+        let loaded = data.load(first.encode, first.glove.as_deref())?;
+        let cfg = TrainConfig::resolve(args, loaded.glove.map(|m| m.dim as i64))?;
         let resume = paths.config().exists();
-        train_prepared(&cfg, name, dir, archive, prepared, glove_m.as_ref(), resume, progress, stop.clone())
+        train_prepared(&cfg, name, dir, loaded.archive, loaded.data, loaded.glove, resume, progress, stop.clone())
     })();
     match result {
         Ok(Outcome::Finished(_)) => Ok(PointStatus::Finished),

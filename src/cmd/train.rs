@@ -61,7 +61,11 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let cfg = TrainConfig::resolve(&targs, glove_dim)?;
     let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
     let dir = config::run_dir(&args.runs_dir, &name)?;
-    let outcome = train_in(&cfg, &name, &dir, &args.source, glove_file.as_deref(), args.resume, !args.source.quiet, StopFlags::install())?;
+    let mut cache = super::DataCache::new(&args.source);
+    // The file resolved above, so a URL or name is not looked up twice.
+    let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
+    let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, StopFlags::install())?;
     report_outcome(outcome, &dir, args.json)
 }
 
@@ -93,26 +97,6 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
             Ok(EXIT_DIVERGED)
         }
     }
-}
-
-/// Prepares data and trains `cfg` into `dir` (shared with sweeps and the gradient study).
-#[allow(clippy::too_many_arguments)]
-pub fn train_in(
-    cfg: &TrainConfig,
-    name: &str,
-    dir: &Path,
-    source: &crate::cli::DataSource,
-    glove_file: Option<&Path>,
-    resume: bool,
-    progress: bool,
-    stop: StopFlags,
-) -> Result<Outcome> {
-    let (archive, data, _origin) = super::load_data(source, cfg.encode)?;
-    let glove: Option<GloveMatrix> = match glove_file {
-        Some(p) => Some(crate::data::glove::load(p, &data.vocab)?),
-        None => None,
-    };
-    train_prepared(cfg, name, dir, &archive, &data, glove.as_ref(), resume, progress, stop)
 }
 
 /// Trains on already prepared data.

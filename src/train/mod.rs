@@ -83,7 +83,16 @@ pub fn select_data(cfg: &TrainConfig, data: &Prepared) -> RunData {
 }
 
 /// Loss and accuracy over a split, in evaluation mode.
-pub fn evaluate(model: &Classifier, split: &SplitTensors) -> (f64, f64, Tensor) {
+pub struct Evaluation {
+    pub loss: f64,
+    pub acc: f64,
+    /// P(positive) per review, in split order; only when asked for (`eval` needs them,
+    /// the per-epoch evaluations of training do not).
+    pub probs: Option<Tensor>,
+}
+
+/// Runs the model over `split` at training's batch size, without gradients.
+pub fn evaluate(model: &Classifier, split: &SplitTensors, keep_probs: bool) -> Evaluation {
     let _guard = tch::no_grad_guard();
     let mut loss_sum = Tensor::zeros([], (Kind::Double, model.device));
     let mut correct = Tensor::zeros([], (Kind::Int64, model.device));
@@ -102,13 +111,17 @@ pub fn evaluate(model: &Classifier, split: &SplitTensors) -> (f64, f64, Tensor) 
         let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&labels, None, None, tch::Reduction::Sum);
         loss_sum += loss.to_kind(Kind::Double);
         correct += logits.gt(0.0).eq_tensor(&labels.gt(0.5)).sum(Kind::Int64);
-        probs.push(logits.sigmoid());
+        if keep_probs {
+            probs.push(logits.sigmoid());
+        }
         start += len;
     }
-    let loss = loss_sum.double_value(&[]) / n.max(1) as f64;
-    let acc = correct.int64_value(&[]) as f64 / n.max(1) as f64;
-    let probs = if probs.is_empty() { Tensor::zeros([0], (Kind::Float, model.device)) } else { Tensor::cat(&probs, 0) };
-    (loss, acc, probs)
+    let probs = keep_probs.then(|| if probs.is_empty() { Tensor::zeros([0], (Kind::Float, model.device)) } else { Tensor::cat(&probs, 0) });
+    Evaluation {
+        loss: loss_sum.double_value(&[]) / n.max(1) as f64,
+        acc: correct.int64_value(&[]) as f64 / n.max(1) as f64,
+        probs,
+    }
 }
 
 /// How a run ended.
@@ -330,12 +343,12 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let (val_loss, val_acc) = match &val_t {
             Some(v) => {
-                let (l, a, _) = evaluate(&model, v);
-                (Some(l), Some(a))
+                let e = evaluate(&model, v, false);
+                (Some(e.loss), Some(e.acc))
             }
             None => (None, None),
         };
-        let (test_loss, test_acc, _) = evaluate(&model, &test_t);
+        let Evaluation { loss: test_loss, acc: test_acc, .. } = evaluate(&model, &test_t, false);
         let row = EpochMetrics {
             epoch,
             train_loss: loss_sum.double_value(&[]) / seen.max(1) as f64,
