@@ -1,5 +1,5 @@
 //! Adam (Kingma & Ba, with PyTorch's defaults and update order) on plain tensors, so its
-//! state can be checkpointed and a resumed run continues bit-identically.
+//! state can be checkpointed and a resumed run continues bit-identically; fused on CPU.
 use tch::Tensor;
 
 #[derive(Debug)]
@@ -28,27 +28,86 @@ impl Adam {
         }
     }
 
-    /// One update: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
-    ///
-    /// In place, in the order of `torch.optim.Adam`'s single-tensor path, with two
-    /// temporaries per parameter: the plain RNN's epoch is short enough that an update
-    /// which allocated nine (the first version) cost a measurable share of it (BENCHMARKS.md).
+    /// One update: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, in
+    /// `torch.optim.Adam`'s order. On the CPU, one fused pass over each parameter's
+    /// floats; elsewhere (CUDA), tensor ops.
     pub fn step(&mut self, params: &[&Tensor], grads: &[Tensor]) {
         let _guard = tch::no_grad_guard();
         self.step += 1;
-        let bc1 = 1.0 - self.beta1.powi(self.step as i32);
-        let bc2_sqrt = (1.0 - self.beta2.powi(self.step as i32)).sqrt();
-        let step_size = self.lr / bc1;
+        let k = self.coefficients();
         for ((p, g), (m, v)) in params.iter().zip(grads).zip(self.m.iter_mut().zip(self.v.iter_mut())) {
-            let _ = m.lerp_(g, 1.0 - self.beta1);
-            // tch's addcmul_ takes no scale, so (1 - b2) goes on one factor.
-            let _ = v.g_mul_scalar_(self.beta2).addcmul_(g, &(g * (1.0 - self.beta2)));
-            // addcdiv_ takes no scale either: -step_size is folded into the denominator.
-            let mut denom = v.sqrt();
-            let _ = denom.g_div_scalar_(bc2_sqrt).g_add_scalar_(self.eps).g_div_scalar_(-step_size);
-            let _ = p.shallow_clone().addcdiv_(m, &denom);
+            if !fused_cpu_update(p, g, m, v, &k) {
+                tensor_ops_update(p, g, m, v, &k);
+            }
         }
     }
+
+    fn coefficients(&self) -> Coefficients {
+        Coefficients {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            bc2_sqrt: (1.0 - self.beta2.powi(self.step as i32)).sqrt(),
+            step_size: self.lr / (1.0 - self.beta1.powi(self.step as i32)),
+        }
+    }
+}
+
+/// The scalars of one update.
+struct Coefficients {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    /// sqrt(1 - beta2^t)
+    bc2_sqrt: f64,
+    /// lr / (1 - beta1^t)
+    step_size: f64,
+}
+
+/// The update as libtorch ops, two temporaries per parameter (any device).
+fn tensor_ops_update(p: &Tensor, g: &Tensor, m: &mut Tensor, v: &mut Tensor, k: &Coefficients) {
+    let _ = m.lerp_(g, 1.0 - k.beta1);
+    // tch's addcmul_ takes no scale, so (1 - b2) goes on one factor.
+    let _ = v.g_mul_scalar_(k.beta2).addcmul_(g, &(g * (1.0 - k.beta2)));
+    // addcdiv_ takes no scale either: -step_size is folded into the denominator.
+    let mut denom = v.sqrt();
+    let _ = denom.g_div_scalar_(k.bc2_sqrt).g_add_scalar_(k.eps).g_div_scalar_(-k.step_size);
+    let _ = p.shallow_clone().addcdiv_(m, &denom);
+}
+
+/// The update in one pass over contiguous CPU floats; false (nothing done) otherwise.
+///
+/// Why: `torch.optim.Adam`'s seven ops over the 1M-value embedding take ~12 ms a step on
+/// one core, ~15% of a plain-RNN epoch; one pass reads and writes each value once
+/// (BENCHMARKS.md). Same arithmetic as the ops, in f32: lerp, then v, then the step.
+fn fused_cpu_update(p: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, k: &Coefficients) -> bool {
+    let n = p.numel();
+    let fits = |t: &Tensor| t.device() == tch::Device::Cpu && t.kind() == tch::Kind::Float && t.is_contiguous() && t.numel() == n;
+    if ![p, g, m, v].into_iter().all(fits) {
+        return false;
+    }
+    // SAFETY: four distinct tensors (parameter, its gradient and Adam's own two buffers),
+    // each contiguous f32 on the CPU with n values, checked above; no other thread
+    // touches them during the step (gradients are no longer being written).
+    let (p, g, m, v) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(p.data_ptr() as *mut f32, n),
+            std::slice::from_raw_parts(g.data_ptr() as *const f32, n),
+            std::slice::from_raw_parts_mut(m.data_ptr() as *mut f32, n),
+            std::slice::from_raw_parts_mut(v.data_ptr() as *mut f32, n),
+        )
+    };
+    let (w1, b2, w2) = ((1.0 - k.beta1) as f32, k.beta2 as f32, (1.0 - k.beta2) as f32);
+    let (bc2_sqrt, eps, step_size) = (k.bc2_sqrt as f32, k.eps as f32, k.step_size as f32);
+    for i in 0..n {
+        let gi = g[i];
+        let mi = m[i] + w1 * (gi - m[i]);
+        let vi = v[i] * b2 + w2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step_size * mi / (vi.sqrt() / bc2_sqrt + eps);
+    }
+    true
 }
 
 #[cfg(test)]
@@ -85,5 +144,24 @@ mod tests {
             assert!((got[i] as f64 - want).abs() < 1e-5, "element {i}: got {}, want {want}", got[i]);
         }
         assert_eq!(adam.step, 4);
+    }
+
+    #[test]
+    fn the_fused_cpu_pass_and_the_tensor_ops_give_the_same_update() {
+        let p0 = Tensor::randn([1000], (tch::Kind::Float, tch::Device::Cpu));
+        let grads: Vec<Tensor> = (0..5).map(|_| Tensor::randn([1000], (tch::Kind::Float, tch::Device::Cpu))).collect();
+        let (fused, ops) = (p0.copy(), p0.copy());
+        let (mut a, mut b) = (Adam::new(&[&fused], 0.01), Adam::new(&[&ops], 0.01));
+        for g in &grads {
+            a.step(&[&fused], &[g.shallow_clone()]);
+            // Not contiguous, so the same step takes the ops path.
+            let strided = Tensor::stack(&[g, g], 1).select(1, 0);
+            assert!(!strided.is_contiguous());
+            b.step(&[&ops], &[strided]);
+        }
+        let moved = (&fused - &p0).abs().max().double_value(&[]);
+        let diff = (&fused - &ops).abs().max().double_value(&[]);
+        assert!(moved > 1e-3, "the parameters did not move: {moved}");
+        assert!(diff < 1e-6, "fused and ops updates differ by {diff}");
     }
 }
