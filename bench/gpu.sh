@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 3 as one script, for a machine with CUDA and PyTorch but no
+# cargo (the library's device tool). What it measures, on one GPU:
+#   (a) imdb-rnn: a 5-epoch LSTM 1x128 run (course defaults), end-to-end wall time and
+#       per-epoch seconds;
+#   (b) the yardstick: the same forward/backward/Adam steps in PyTorch on tensors already
+#       on the device (bench/reference.py --preloaded), per-epoch seconds;
+#   (c) the course's PyTorch notebook pipeline (bench/reference.py), 5 epochs, end to end;
+#   (d) smoke runs of what else must work on CUDA: packed `last` readout, GRU, plain RNN,
+#       the gradient study, eval and predict.
+# and prints the two ratios the issue asks for: (a) epoch / (b) epoch (target <= 1.1) and
+# (c) wall / (a) wall (target >= 5).
+#
+# Prepare here (the binary links the project venv's libtorch; the device uses its own):
+#   source scripts/env.sh && cargo build --release
+#   mkdir -p .gpu && cp target/release/imdb-rnn ../shared/data/aclImdb_labeled.tar.gz .gpu/
+# Then with the device tool: run(command="bash bench/gpu.sh", carry=[".gpu"], timeout_s=540)
+# Try it here on the CPU first (about a minute):
+#   BIN=target/release/imdb-rnn IMDB=../shared/data/aclImdb_labeled.tar.gz PY=python \
+#   DEVICE=cpu SUBSET=300 EPOCHS=2 THREADS=1 OMP_NUM_THREADS=1 OUT=/tmp/gpu bash bench/gpu.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.gpu/imdb-rnn}
+IMDB=${IMDB:-.gpu/aclImdb_labeled.tar.gz}
+DEVICE=${DEVICE:-cuda}
+EPOCHS=${EPOCHS:-5}
+SUBSET=${SUBSET:-}
+OUT=${OUT:-/tmp/imdb-rnn-gpu}
+PY=${PY:-python3}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 IMDB_RNN_HOME="$OUT/home"
+TORCH_LIB=$($PY -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))') || exit 1
+export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+subset=(); [ -n "$SUBSET" ] && subset=(--subset "$SUBSET")
+# CPU threads of the reference (torch's default when unset); on the CPU try-out, 1.
+threads=(); [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
+now() { date +%s.%N; }
+log() { echo "== $*" | tee -a "$OUT/log.txt"; }
+
+log "$(date -u '+%F %T UTC') device=$DEVICE epochs=$EPOCHS subset=${SUBSET:-all}"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/log.txt"
+"$BIN" info --json > "$OUT/info.json" || { log "imdb-rnn does not start: check LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; exit 1; }
+log "info: $(tr -d '\n ' < "$OUT/info.json" | head -c 400)"
+
+# (a) imdb-rnn, end to end (process start, data from the archive, 5 epochs, evaluation)
+t0=$(now)
+"$BIN" train --cell lstm --epochs "$EPOCHS" --device "$DEVICE" "${subset[@]}" --imdb "$IMDB" \
+    --runs-dir "$OUT/runs" --name lstm --quiet --json > "$OUT/ours.json" 2> "$OUT/ours.err"
+ours_rc=$?; t1=$(now)
+ours_wall=$($PY -c "print(round($t1 - $t0, 3))")
+log "(a) imdb-rnn lstm: rc=$ours_rc wall ${ours_wall} s"
+cp "$OUT/runs/lstm/metrics.csv" "$OUT/ours-metrics.csv" 2>/dev/null
+
+# (b) the preloaded PyTorch loop
+$PY bench/reference.py --cell lstm --epochs 2 --device "$DEVICE" --preloaded "${subset[@]}" "${threads[@]}" --imdb "$IMDB" \
+    > "$OUT/loop.json" 2> "$OUT/loop.err"
+log "(b) preloaded loop: rc=$?"
+
+# (c) the notebook pipeline, end to end
+t0=$(now)
+$PY bench/reference.py --cell lstm --epochs "$EPOCHS" --device "$DEVICE" "${subset[@]}" "${threads[@]}" --imdb "$IMDB" \
+    > "$OUT/ref.json" 2> "$OUT/ref.err"
+ref_rc=$?; t1=$(now)
+ref_wall=$($PY -c "print(round($t1 - $t0, 3))")
+log "(c) reference notebook: rc=$ref_rc wall ${ref_wall} s"
+
+# (d) the rest must at least run on the device
+smoke() {
+    local name=$1; shift
+    if "$@" > "$OUT/smoke-$name.out" 2>&1; then log "(d) $name: ok"; else log "(d) $name: FAILED rc=$? ($(tail -1 "$OUT/smoke-$name.out"))"; fi
+}
+sub=${SUBSET:-2000}
+smoke last-clip "$BIN" train --cell lstm --readout last --clip 1 --bidirectional --epochs 1 --subset "$sub" --device "$DEVICE" --imdb "$IMDB" --runs-dir "$OUT/runs" --name last --quiet
+smoke gru "$BIN" train --cell gru --layers 2 --dropout 0.2 --epochs 1 --subset "$sub" --device "$DEVICE" --imdb "$IMDB" --runs-dir "$OUT/runs" --name gru --quiet
+smoke rnn-grads "$BIN" grads --cells rnn,lstm --depth 1,3 --epochs 1 --subset 500 --device "$DEVICE" --imdb "$IMDB" --runs-dir "$OUT/runs" --name grads --quiet
+smoke eval "$BIN" eval --run "$OUT/runs/lstm" --device "$DEVICE"
+smoke predict "$BIN" predict --run "$OUT/runs/lstm" --device "$DEVICE" "a wonderful film, moving and funny" "dull, too long, a waste of time"
+
+# The ratios. Epoch times skip the first epoch (CUDA/cuDNN start-up) where there are more.
+$PY - "$OUT" "$ours_wall" "$ref_wall" <<'PYEOF' | tee -a "$OUT/log.txt"
+import csv, json, sys
+out, ours_wall, ref_wall = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+def steady(xs):
+    return sum(xs[1:]) / len(xs[1:]) if len(xs) > 1 else xs[0]
+try:
+    ours = [float(r["epoch_seconds"]) for r in csv.DictReader(open(f"{out}/ours-metrics.csv"))]
+    ours_acc = json.load(open(f"{out}/ours.json"))["final_test_acc"]
+    loop = [e["epoch_seconds"] for e in json.load(open(f"{out}/loop.json"))["epochs"]]
+    ref = json.load(open(f"{out}/ref.json"))
+except (OSError, ValueError, KeyError) as e:
+    sys.exit(f"== ratios: a measure is missing ({e}); see {out}")
+print(f"== imdb-rnn epoch {steady(ours):.3f} s (all: {', '.join('%.2f' % x for x in ours)}), test acc {ours_acc:.4f}")
+print(f"== preloaded loop epoch {steady(loop):.3f} s; imdb-rnn / loop = {steady(ours) / steady(loop):.3f}x (target <= 1.1x)")
+print(f"== reference notebook: epoch {steady([e['epoch_seconds'] for e in ref['epochs']]):.3f} s, test acc {ref['final_test_acc']:.4f}, wall {ref_wall:.1f} s")
+print(f"== end to end: reference wall / imdb-rnn wall = {ref_wall / ours_wall:.2f}x (target >= 5x)")
+PYEOF
