@@ -49,6 +49,8 @@ t0=$(now)
 ours_rc=$?; t1=$(now)
 ours_wall=$($PY -c "print(round($t1 - $t0, 3))")
 log "(a) imdb-rnn lstm: rc=$ours_rc wall ${ours_wall} s"
+# libtorch warns when cuDNN has to copy non-flattened RNN weights at every call.
+log "(a) warnings about non-contiguous RNN weights: $(grep -c 'contiguous chunk' "$OUT/ours.err")"
 cp "$OUT/runs/lstm/metrics.csv" "$OUT/ours-metrics.csv" 2>/dev/null
 
 # (b) the preloaded PyTorch loop

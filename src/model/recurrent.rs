@@ -118,7 +118,34 @@ impl Recurrent {
                 }
             }
         }
-        Recurrent { config: config.clone(), params }
+        let stack = Recurrent { config: config.clone(), params };
+        stack.flatten_for_cudnn();
+        stack
+    }
+
+    /// On CUDA with cuDNN, moves the weights into one buffer and makes each parameter a
+    /// view of it, as `torch.nn.RNNBase.flatten_parameters` (and tch's own LSTM/GRU) do:
+    /// cuDNN then reads them in place instead of copying them into a buffer of its own
+    /// at every call. In-place updates (Adam, checkpoint loading) keep the aliasing. If
+    /// libtorch refuses, the weights stay as they are: slower on GPU, still correct.
+    fn flatten_for_cudnn(&self) {
+        let on_cuda = self.params.first().is_some_and(|(_, t)| t.device().is_cuda());
+        if !on_cuda || !tch::Cuda::cudnn_is_available() {
+            return;
+        }
+        let c = &self.config;
+        // cudnnRNNMode_t, as torch.backends.cudnn.rnn.get_cudnn_mode numbers them.
+        let mode = match (c.cell, c.nonlinearity) {
+            (Cell::Rnn, Nonlinearity::Relu) => 0,
+            (Cell::Rnn, Nonlinearity::Tanh) => 1,
+            (Cell::Lstm, _) => 2,
+            (Cell::Gru, _) => 3,
+        };
+        let _guard = tch::no_grad_guard();
+        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
+        if let Err(e) = Tensor::f_internal_cudnn_rnn_flatten_weight(&weights, 4, c.input_size, mode, c.hidden_size, 0, c.num_layers, true, c.bidirectional) {
+            eprintln!("imdb-rnn: warning: cuDNN could not flatten the recurrent weights ({e}); cuDNN will copy them at every call");
+        }
     }
 
     pub fn directions(&self) -> i64 {
