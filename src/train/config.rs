@@ -264,7 +264,7 @@ impl TrainConfig {
     /// `lstm-l3-h128-random-final-s0`.
     pub fn default_name(&self) -> String {
         let r = &self.model.recurrent;
-        let mut name = format!("{}", r.cell.name());
+        let mut name = r.cell.name().to_string();
         if r.nonlinearity == Nonlinearity::Relu {
             name.push_str("-relu");
         }

@@ -264,7 +264,7 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
             let logits = model.head(&x, &lengths, true);
             let mut loss = logits.binary_cross_entropy_with_logits::<Tensor>(&labels, None, None, tch::Reduction::Mean);
             if inject_nan_at == Some(state.global_step) {
-                loss = loss * f64::NAN;
+                loss *= f64::NAN;
             }
             let mut inputs: Vec<&Tensor> = param_refs.clone();
             if log_grads {
