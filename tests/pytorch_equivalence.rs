@@ -2,12 +2,11 @@
 //! imdb-rnn's model, loss and Adam give torch.nn's losses and weights, step for step,
 //! for every cell and readout. (Run by the venv's python, which scripts/env.sh puts first
 //! on PATH.)
+mod common;
 use imdb_rnn::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
 use imdb_rnn::model::{Classifier, EmbeddingMode, ModelConfig, Readout};
 use imdb_rnn::train::adam::Adam;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use tch::{Device, Kind, Tensor};
 
 const VOCAB: i64 = 30;
@@ -89,7 +88,7 @@ with torch.no_grad():
     for name, p in model.named_parameters():
         w = case["start"][name]
         p.copy_(torch.tensor(w["data"], dtype=torch.float64).reshape(w["shape"]).float())
-opt = torch.optim.Adam(model.parameters(), lr=case["lr"], betas=(0.85, 0.999))
+opt = torch.optim.Adam(model.parameters(), lr=case["lr"])
 losses = []
 for step in range(case["steps"]):
     tokens, lengths, labels = case["batches"][step % len(case["batches"])]
@@ -118,20 +117,7 @@ print(json.dumps({"losses": losses, "end": {n: p.detach().double().flatten().tol
 "#;
 
 fn pytorch(case: &Value) -> Value {
-    let mut child = Command::new("python")
-        .args(["-c", PYTHON])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("`python` with torch must be on PATH: run the tests through scripts/test.sh, or `source scripts/env.sh` first");
-    let input = serde_json::to_vec(case).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "python failed (is torch installed? source scripts/env.sh): {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::python_json("python", PYTHON, case, "`python` with torch must be on PATH: run the tests through scripts/test.sh, or `source scripts/env.sh` first")
 }
 
 fn assert_same_as_pytorch(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) {

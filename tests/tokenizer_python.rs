@@ -1,8 +1,7 @@
 //! The tokenizer against the course's Python, run for real:
 //! `re.sub(r'[^a-z0-9\s]', '', text.lower()).split()` (Python 3, str semantics).
+mod common;
 use imdb_rnn::data::tokenize::tokenize;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// Tokenizes `texts` with Python 3; the texts travel as JSON on stdin, so no quoting.
 fn python_tokenize(texts: &[String]) -> Vec<Vec<String>> {
@@ -11,20 +10,7 @@ import json, re, sys
 texts = json.loads(sys.stdin.buffer.read().decode("utf-8"))
 json.dump([re.sub(r'[^a-z0-9\s]', '', t.lower()).split() for t in texts], sys.stdout)
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 must be on PATH for this test (the reference tokenizer is Python's)");
-    let input = serde_json::to_vec(texts).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::python_json("python3", script, &texts, "python3 must be on PATH for this test (the reference tokenizer is Python's)")
 }
 
 fn assert_same_as_python(texts: &[String]) {

@@ -88,3 +88,24 @@ pub fn imdb_rnn(home: &Path) -> assert_cmd::Command {
     cmd.env("IMDB_RNN_RETRY_BACKOFF_MS", "10");
     cmd
 }
+
+/// Runs `script` with `python` (an interpreter name on PATH), `input` as JSON on its
+/// stdin (no quoting), and parses its stdout as JSON.
+pub fn python_json<T: serde::de::DeserializeOwned>(python: &str, script: &str, input: &impl serde::Serialize, hint: &str) -> T {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {python} ({e}): {hint}"));
+    let bytes = serde_json::to_vec(input).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from a thread so a large input cannot deadlock against a full stdout pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{python} failed ({hint}): {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
