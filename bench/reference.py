@@ -202,6 +202,16 @@ def main():
     print(json.dumps(out, indent=2))
 
 
+def train_step(model, criterion, optimizer, x, y):
+    """One forward/backward/Adam step, the same in both loops; returns (logits, loss)."""
+    optimizer.zero_grad()
+    logits = model(x)
+    loss = criterion(logits, y)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
+
+
 def train_notebook(args, model, criterion, optimizer, train_loader, test_loader, device, sync):
     """The course's loop: DataLoader batches, `.item()` every step."""
     epochs = []
@@ -212,11 +222,7 @@ def train_notebook(args, model, criterion, optimizer, train_loader, test_loader,
         loss_sum, correct, seen = 0.0, 0, 0
         for x, y in train_loader:
             x, y = x.to(device), y.to(device)
-            optimizer.zero_grad()
-            logits = model(x)
-            loss = criterion(logits, y)
-            loss.backward()
-            optimizer.step()
+            logits, loss = train_step(model, criterion, optimizer, x, y)
             loss_sum += loss.item() * len(y)
             correct += ((logits > 0).float() == y).sum().item()
             seen += len(y)
@@ -258,11 +264,7 @@ def train_preloaded(args, model, criterion, optimizer, train_ds, test_ds, device
         for b in range(0, n, bs):
             idx = perm[b:b + bs]
             x, y = train_x.index_select(0, idx), train_y.index_select(0, idx)
-            optimizer.zero_grad()
-            logits = model(x)
-            loss = criterion(logits, y)
-            loss.backward()
-            optimizer.step()
+            logits, loss = train_step(model, criterion, optimizer, x, y)
             loss_sum += loss.detach() * len(idx)
             correct += ((logits > 0).float() == y).sum()
         sync()

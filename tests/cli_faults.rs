@@ -139,9 +139,7 @@ fn a_glove_dimension_that_contradicts_emb_dim_is_refused() {
 fn frozen_glove_embeddings_are_bit_identical_after_training_and_tuned_ones_change() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 60);
-    let glove = tmp.path().join("g.txt");
-    // 4-d vectors for a few fixture words, in gensim's format (header line).
-    std::fs::write(&glove, "4 4\nthe 0.1 0.2 0.3 0.4\nmovie -1 0.5 2 0.25\ngreat 1 1 1 1\nawful -1 -1 -1 -1\n").unwrap();
+    let glove = write_glove_4d(tmp.path());
     let runs = tmp.path().join("runs");
     for (name, mode) in [("frozen", "glove-frozen"), ("tuned", "glove-tuned")] {
         imdb_rnn(&tmp.path().join("home"))

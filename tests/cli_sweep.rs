@@ -153,8 +153,7 @@ fn a_sweep_file_gives_base_options_and_a_grid_and_flags_override_it() {
 fn a_sweep_over_embeddings_gives_glove_points_the_files_dimension_and_random_points_their_own() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 60);
-    let glove = tmp.path().join("g.txt");
-    std::fs::write(&glove, "the 0.1 0.2 0.3 0.4\nmovie -1 0.5 2 0.25\ngreat 1 1 1 1\nawful -1 -1 -1 -1\n").unwrap();
+    let glove = write_glove_4d(tmp.path());
     let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
     let out = Command::new(assert_cmd::cargo::cargo_bin("imdb-rnn"))
         .env("IMDB_RNN_HOME", &home)

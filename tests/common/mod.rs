@@ -109,3 +109,11 @@ pub fn python_json<T: serde::de::DeserializeOwned>(python: &str, script: &str, i
     assert!(out.status.success(), "{python} failed ({hint}): {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A GloVe file in gensim's format (header line) with 4-d vectors for a few words of
+/// the learnable fixture, at `dir/g.txt`.
+pub fn write_glove_4d(dir: &Path) -> PathBuf {
+    let glove = dir.join("g.txt");
+    std::fs::write(&glove, "4 4\nthe 0.1 0.2 0.3 0.4\nmovie -1 0.5 2 0.25\ngreat 1 1 1 1\nawful -1 -1 -1 -1\n").unwrap();
+    glove
+}
