@@ -51,12 +51,7 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig {
-            vocab_size: 10_002,
-            embedding: EmbeddingMode::Random,
-            recurrent: RecurrentConfig::default(),
-            readout: Readout::Final,
-        }
+        ModelConfig { vocab_size: 10_002, embedding: EmbeddingMode::Random, recurrent: RecurrentConfig::default(), readout: Readout::Final }
     }
 }
 
