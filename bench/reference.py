@@ -126,8 +126,13 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     ap.add_argument("--preloaded", action="store_true",
                     help="train from tensors encoded once and kept on the device (no DataLoader)")
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="torch.set_flush_denormal(True) before any work (what imdb-rnn does by default)")
     args = ap.parse_args()
 
+    if args.flush_denormal:
+        # Set on this thread before torch starts its OpenMP team, which inherits it.
+        torch.set_flush_denormal(True)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -136,6 +141,7 @@ def main():
         "implementation": "pytorch-reference",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "flush_denormal": args.flush_denormal,
         "cell": args.cell,
         "layers": args.layers,
         "subset": args.subset,

@@ -3,6 +3,19 @@ use clap::{CommandFactory, Parser};
 use imdb_rnn::{cli, cmd};
 use std::process::ExitCode;
 
+/// Runs before every shared library's initialiser, libgomp's and libtorch's included:
+/// flushes subnormal floats on the main thread (threads inherit it) and sets the OpenMP
+/// wait policy while libgomp has yet to read it (`imdb_rnn::cpu`).
+#[used]
+#[link_section = ".preinit_array"]
+static PREINIT: extern "C" fn(i32, *const *const std::ffi::c_char, *const *const std::ffi::c_char) = preinit;
+
+extern "C" fn preinit(_argc: i32, argv: *const *const std::ffi::c_char, envp: *const *const std::ffi::c_char) {
+    // SAFETY: the loader calls this once, before any other thread exists, with the
+    // process's argument and environment blocks.
+    unsafe { imdb_rnn::cpu::at_process_start(argv, envp) }
+}
+
 fn main() -> ExitCode {
     // Ask libtorch's CPU allocator for transparent huge pages before it allocates
     // anything: without it 20-27% of a CPU epoch went to page faults (BENCHMARKS.md).

@@ -14,6 +14,8 @@ pub struct Info {
     pub cudnn_available: bool,
     pub cudnn_version: Option<i64>,
     pub cpu_threads: i32,
+    /// Subnormal handling and OpenMP waiting as this process has them (flush, set at start-up).
+    pub cpu: crate::cpu::CpuRuntime,
     pub data_home: String,
     pub cached: Vec<CachedFile>,
 }
@@ -53,6 +55,7 @@ impl Info {
             cudnn_available: cudnn,
             cudnn_version: cudnn.then(tch::utils::version_cudnn),
             cpu_threads: tch::get_num_threads(),
+            cpu: crate::cpu::CpuRuntime::now(crate::cpu::current()),
             data_home: home.display().to_string(),
             cached,
         }
@@ -76,6 +79,17 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         }
     );
     println!("threads    {} (CPU)", info.cpu_threads);
+    let cpu = &info.cpu;
+    println!(
+        "denormals  {} ({}); OpenMP wait policy {}",
+        cpu.denormals.name(),
+        match cpu.denormals_flushed {
+            Some(true) => format!("flushed to zero on all {} threads, checked", cpu.threads),
+            Some(false) => format!("kept (IEEE) on all {} threads, checked", cpu.threads),
+            None => "the threads disagree".into(),
+        },
+        cpu.omp_wait_policy.as_deref().unwrap_or("libgomp's default")
+    );
     println!("data home  {} (set IMDB_RNN_HOME to change)", info.data_home);
     if info.cached.is_empty() {
         println!("cached     nothing yet");

@@ -24,6 +24,9 @@ pub struct RunRecord {
     pub train_reviews: usize,
     pub val_reviews: usize,
     pub test_reviews: usize,
+    /// How the CPU computed (denormals, threads); absent in runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::cpu::CpuRuntime>,
     pub config: TrainConfig,
 }
 
@@ -136,6 +139,7 @@ pub fn train_prepared(
             eprintln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
         }
     }
+    let cpu = crate::cpu::configure(cfg.denormals, cfg.threads);
     let info = super::info::Info::gather();
     let record = RunRecord {
         name: name.into(),
@@ -149,6 +153,7 @@ pub fn train_prepared(
         train_reviews: selected.train.len(),
         val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
         test_reviews: selected.test.len(),
+        cpu: Some(cpu),
         config: cfg.clone(),
     };
     crate::util::write_atomic(&paths.config(), serde_json::to_string_pretty(&record)?.as_bytes())?;

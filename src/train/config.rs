@@ -1,5 +1,6 @@
 //! `imdb-rnn train` options in two stages: `TrainArgs` as parsed (flags, a TOML file,
 //! a sweep's grid, all optional), then `TrainConfig`, validated and fully resolved.
+use crate::cpu::Denormals;
 use crate::data::prepare::EncodeConfig;
 use crate::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
 use crate::model::{EmbeddingMode, ModelConfig, Readout};
@@ -101,6 +102,16 @@ pub struct TrainArgs {
     #[arg(long, env = "IMDB_RNN_GLOVE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub glove: Option<String>,
+    /// Subnormal floats on CPU: flush (to zero: fast) or keep (IEEE: the exact tail of a
+    /// gradient study, but many times slower while gradients vanish) [default: flush].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denormals: Option<Denormals>,
+    /// CPU threads for libtorch's kernels [default: libtorch's, one per core]. Workers
+    /// sharing a machine run best with cores / workers each.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 impl TrainArgs {
@@ -155,6 +166,16 @@ pub struct TrainConfig {
     pub grad_every: usize,
     pub device: String,
     pub glove: Option<String>,
+    /// Absent in config.json files written before the option existed: they flushed nothing.
+    #[serde(default = "keep_denormals")]
+    pub denormals: Denormals,
+    /// `None`: libtorch's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+}
+
+fn keep_denormals() -> Denormals {
+    Denormals::Keep
 }
 
 impl TrainConfig {
@@ -225,6 +246,9 @@ impl TrainConfig {
         if a.nonlinearity == Some(Nonlinearity::Relu) && a.cell.unwrap_or(Cell::Lstm) != Cell::Rnn {
             bail!("--nonlinearity relu applies to --cell rnn only");
         }
+        if a.threads == Some(0) {
+            bail!("--threads must be at least 1, got 0");
+        }
         let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into())) } else { None };
         Ok(TrainConfig {
             model: ModelConfig {
@@ -253,6 +277,8 @@ impl TrainConfig {
             grad_every: a.grad_every.unwrap_or(0),
             device,
             glove,
+            denormals: a.denormals.unwrap_or_default(),
+            threads: a.threads,
         })
     }
 

@@ -1,0 +1,268 @@
+//! Process-wide CPU settings that must hold on every thread libtorch computes on:
+//! flushing subnormal floats to zero, and how OpenMP's idle threads wait.
+//!
+//! Why: while a model sits at chance, its backward pass is full of subnormal floats
+//! (vanishing gradients, literally) and x86 cores compute on them many times slower;
+//! flushing them made the vanishing-gradient phase 8-10x faster with identical losses
+//! (BENCHMARKS.md). And libgomp's default spin-waiting turns two processes sharing the
+//! cores into a crawl (each team spins for a descheduled teammate).
+//!
+//! Threads inherit the floating-point control register from the thread that creates
+//! them, so the binary sets the default mode before libtorch exists (a `.preinit_array`
+//! hook in `main.rs` calls [`at_process_start`]); a run that asks for another mode gets it
+//! on the calling thread and on each thread of libtorch's OpenMP team ([`set_denormals`]).
+//! The wait policy can only be set before libgomp initialises: the same hook does it.
+use serde::{Deserialize, Serialize};
+
+/// What the CPU does with subnormal floats (|x| < 1.2e-38 in f32).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Denormals {
+    /// Flush them to zero, inputs and results (x86 MXCSR FTZ+DAZ, aarch64 FPCR.FZ): fast.
+    #[default]
+    Flush,
+    /// IEEE arithmetic: keep them, at many times the cost per operation.
+    Keep,
+}
+
+impl Denormals {
+    pub fn name(self) -> &'static str {
+        match self {
+            Denormals::Flush => "flush",
+            Denormals::Keep => "keep",
+        }
+    }
+}
+
+/// The OpenMP wait policy imdb-rnn runs under when the user has not chosen one:
+/// `passive`, an idle worker sleeps at once instead of spinning. Two trainings sharing
+/// the cores took 90 s each under libgomp's default against 3 s alone; 4.5 s with it
+/// (BENCHMARKS.md, "CPU throughput").
+pub const OMP_WAIT_POLICY: &std::ffi::CStr = c"OMP_WAIT_POLICY=passive";
+
+/// Runs before any shared library's initialiser (so before libtorch starts a thread):
+/// flushes subnormals on the main thread, which every thread created later inherits.
+/// Without `OMP_WAIT_POLICY` in the environment, it runs the program again with
+/// [`OMP_WAIT_POLICY`] added: libgomp reads its environment in its own initialiser and
+/// libc's initialiser resets the environment after this hook, so a `setenv` here would
+/// be lost. The second start costs the loader's ~3 ms; no library has initialised yet.
+///
+/// # Safety
+/// Call only from the `.preinit_array` hook, with the arguments the loader passes it.
+pub unsafe fn at_process_start(argv: *const *const libc::c_char, envp: *const *const libc::c_char) {
+    set_this_thread(Denormals::Flush);
+    if envp.is_null() || argv.is_null() || env_has(envp, c"OMP_WAIT_POLICY=") {
+        return;
+    }
+    let mut n = 0;
+    while !(*envp.add(n)).is_null() {
+        n += 1;
+    }
+    let env = libc::malloc((n + 2) * std::mem::size_of::<*const libc::c_char>()) as *mut *const libc::c_char;
+    if env.is_null() {
+        return;
+    }
+    std::ptr::copy_nonoverlapping(envp, env, n);
+    *env.add(n) = OMP_WAIT_POLICY.as_ptr();
+    *env.add(n + 1) = std::ptr::null();
+    libc::execve(c"/proc/self/exe".as_ptr(), argv, env);
+    // No /proc (or no exec): go on under libgomp's default policy.
+    libc::free(env as *mut libc::c_void);
+}
+
+/// Whether an entry of the environment block `envp` starts with `prefix`.
+unsafe fn env_has(envp: *const *const libc::c_char, prefix: &std::ffi::CStr) -> bool {
+    let mut p = envp;
+    while !(*p).is_null() {
+        if std::ffi::CStr::from_ptr(*p).to_bytes().starts_with(prefix.to_bytes()) {
+            return true;
+        }
+        p = p.add(1);
+    }
+    false
+}
+
+/// What a run computed with, recorded in its config.json.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CpuRuntime {
+    pub denormals: Denormals,
+    /// [`probe_flushes`] after the settings: every libtorch CPU thread flushes (true),
+    /// none does (false); absent when the threads disagree.
+    pub denormals_flushed: Option<bool>,
+    /// libtorch's intra-op threads.
+    pub threads: i32,
+    /// `OMP_WAIT_POLICY` as libgomp read it at start-up.
+    pub omp_wait_policy: Option<String>,
+}
+
+/// Puts the calling thread and its libtorch thread team in `denormals` mode with
+/// `threads` threads (libtorch's default when `None`), checks with [`probe_flushes`], and
+/// warns on stderr when the threads do not compute as asked.
+pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
+    if let Some(n) = threads {
+        tch::set_num_threads(n as i32);
+    }
+    set_denormals(denormals);
+    let state = CpuRuntime::now(denormals);
+    if state.denormals_flushed != Some(denormals == Denormals::Flush) {
+        eprintln!(
+            "imdb-rnn: warning: asked to {} subnormal floats, but libtorch's CPU threads {} (this CPU or OpenMP runtime is not supported)",
+            denormals.name(),
+            match state.denormals_flushed {
+                Some(true) => "flush them",
+                Some(false) => "keep them",
+                None => "disagree",
+            }
+        );
+    }
+    state
+}
+
+impl CpuRuntime {
+    /// The settings in force on the calling thread, `denormals` being what was asked.
+    pub fn now(denormals: Denormals) -> CpuRuntime {
+        CpuRuntime { denormals, denormals_flushed: probe_flushes(), threads: tch::get_num_threads(), omp_wait_policy: std::env::var("OMP_WAIT_POLICY").ok() }
+    }
+}
+
+/// Sets `mode` on the calling thread and on every thread of its libtorch OpenMP team.
+/// Returns how many threads were set (1 when no OpenMP runtime is reachable).
+pub fn set_denormals(mode: Denormals) -> usize {
+    set_this_thread(mode);
+    match gomp_parallel() {
+        Some(parallel) => {
+            let threads = tch::get_num_threads().max(1) as u32;
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let job = Job { mode, done: &done };
+            // SAFETY: `run_job` reads `job` only during the call, which returns after every
+            // team member ran it (GOMP_parallel ends with the team's barrier).
+            unsafe { parallel(run_job, &job as *const Job as *mut libc::c_void, threads, 0) };
+            done.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        None => 1,
+    }
+}
+
+/// The mode the calling thread computes in now, read from its control register.
+pub fn current() -> Denormals {
+    if flush_bits_set() {
+        Denormals::Flush
+    } else {
+        Denormals::Keep
+    }
+}
+
+/// Whether libtorch's CPU kernels flush subnormals on every thread they use: multiplies
+/// 2^20 floats, enough for libtorch to split the work over its whole OpenMP team, into
+/// the subnormal range. `true`: every result is 0; `false`: every result is subnormal;
+/// a mix (some threads flushing) is `None`.
+pub fn probe_flushes() -> Option<bool> {
+    let _guard = tch::no_grad_guard();
+    // 1e-20 * 1e-20 = 1e-40: subnormal in f32.
+    let x = tch::Tensor::full([1 << 20], 1e-20, (tch::Kind::Float, tch::Device::Cpu));
+    let product = &x * 1e-20;
+    let nonzero = product.ne(0.0).sum(tch::Kind::Int64).int64_value(&[]);
+    match nonzero {
+        0 => Some(true),
+        n if n == 1 << 20 => Some(false),
+        _ => None,
+    }
+}
+
+struct Job<'a> {
+    mode: Denormals,
+    done: &'a std::sync::atomic::AtomicUsize,
+}
+
+extern "C" fn run_job(data: *mut libc::c_void) {
+    // SAFETY: `data` is the `Job` that `set_denormals` keeps alive across the call.
+    let job = unsafe { &*(data as *const Job) };
+    set_this_thread(job.mode);
+    job.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+type GompParallel = unsafe extern "C" fn(extern "C" fn(*mut libc::c_void), *mut libc::c_void, u32, u32);
+
+/// libgomp's `GOMP_parallel` (what `#pragma omp parallel` compiles to), found in the
+/// process: libtorch's wheel ships libgomp under a hashed name, so it cannot be linked
+/// by name, but it is loaded with libtorch and exports the symbol.
+fn gomp_parallel() -> Option<GompParallel> {
+    // SAFETY: dlsym with a NUL-terminated name; the symbol, when present, has this type.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"GOMP_parallel".as_ptr()) };
+    (!sym.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, GompParallel>(sym) })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod reg {
+    /// MXCSR bits: FTZ (flush results to zero) and DAZ (read subnormal inputs as zero).
+    pub const FLUSH: u32 = (1 << 15) | (1 << 6);
+
+    pub fn get() -> u32 {
+        let mut v: u32 = 0;
+        // SAFETY: stmxcsr stores the 32-bit MXCSR to the given address.
+        unsafe { core::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
+        v
+    }
+
+    pub fn set(v: u32) {
+        // SAFETY: ldmxcsr loads MXCSR; only the FTZ/DAZ bits are changed by callers.
+        unsafe { core::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod reg {
+    /// FPCR.FZ: flush subnormal inputs and results to zero.
+    pub const FLUSH: u64 = 1 << 24;
+
+    pub fn get() -> u64 {
+        let v: u64;
+        // SAFETY: reading FPCR has no side effect.
+        unsafe { core::arch::asm!("mrs {}, fpcr", out(reg) v, options(nomem, nostack)) };
+        v
+    }
+
+    pub fn set(v: u64) {
+        // SAFETY: writing FPCR; callers change only the FZ bit.
+        unsafe { core::arch::asm!("msr fpcr, {}", in(reg) v, options(nomem, nostack)) };
+    }
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn set_this_thread(mode: Denormals) {
+    let v = reg::get();
+    reg::set(match mode {
+        Denormals::Flush => v | reg::FLUSH,
+        Denormals::Keep => v & !reg::FLUSH,
+    });
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn flush_bits_set() -> bool {
+    reg::get() & reg::FLUSH == reg::FLUSH
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn set_this_thread(_mode: Denormals) {}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn flush_bits_set() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mode_set_reaches_every_thread_of_the_libtorch_team() {
+        // Two threads, so a mode set on the calling thread alone shows as a mix.
+        tch::set_num_threads(2);
+        set_denormals(Denormals::Keep);
+        assert_eq!(probe_flushes(), Some(false));
+        assert_eq!(current(), Denormals::Keep);
+        set_denormals(Denormals::Flush);
+        assert_eq!(probe_flushes(), Some(true));
+        assert_eq!(current(), Denormals::Flush);
+    }
+}
