@@ -27,6 +27,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify reviews with a trained run (arguments, or one review per stdin line).
     Predict(PredictArgs),
+    /// The embedding as a dictionary: a word's vector in a run's learned embedding and in
+    /// GloVe, and its nearest vocabulary words by cosine in each.
+    Embed(EmbedArgs),
     /// Vanishing-gradient study: one training per depth (and cell), gradient norms
     /// logged, combined grads_by_depth.csv and plots.
     Grads(GradsArgs),
@@ -44,10 +47,13 @@ pub enum Command {
     Man(ManArgs),
 }
 
+/// The study takes a list of cells, so train's one-cell `--cell` gives its name to
+/// `--cells` here (both spellings take one cell or a comma list).
 #[derive(Args, Debug)]
+#[command(mut_arg("cell", |a| a.long("one-cell").hide(true)))]
 pub struct GradsArgs {
-    /// Cells to compare, comma-separated: rnn, lstm, gru.
-    #[arg(long, default_value = "rnn", value_name = "CELL[,CELL...]")]
+    /// Cells to compare, comma-separated: rnn, lstm, gru (`--cell` is the same option).
+    #[arg(long, visible_alias = "cell", default_value = "rnn", value_name = "CELL[,CELL...]")]
     pub cells: String,
     /// Depths: a range `1..8` (inclusive, as is `1..=8`) or a list `1,2,4,8`.
     #[arg(long, default_value = "1..4", value_name = "RANGE|LIST")]
@@ -107,6 +113,9 @@ pub struct SummaryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: SummaryFormat,
+    /// Print JSON (the same as --format json, the spelling every other command uses).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Sort by this column (prefix with - for descending), e.g. -final_acc.
     #[arg(long, allow_hyphen_values = true)]
     pub sort: Option<String>,
@@ -247,6 +256,30 @@ pub struct PredictArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// Words to look up (read as the course's tokenizer reads them: lowercase, letters and digits).
+    #[arg(required = true, value_name = "WORD")]
+    pub words: Vec<String>,
+    /// A run directory: its learned embedding and vocabulary.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// GloVe vectors: a path, a URL or a gensim name [default: the run's, when it trained on GloVe].
+    #[arg(long, env = "IMDB_RNN_GLOVE", value_name = "PATH|URL|NAME")]
+    pub glove: Option<String>,
+    /// Nearest vocabulary words to list for each word and embedding.
+    #[arg(long, short = 'k', default_value_t = 10)]
+    pub neighbours: usize,
+    /// Vocabulary size without --run (the IMDB vocabulary, specials not counted).
+    #[arg(long, default_value_t = 10_000)]
+    pub vocab_size: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: DataSource,
 }
 
 #[derive(Args, Debug)]

@@ -42,6 +42,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Train(a) => cmd::train::run(&a),
         Eval(a) => cmd::predict::eval(&a).map(|_| 0),
         Predict(a) => cmd::predict::predict(&a).map(|_| 0),
+        Embed(a) => cmd::embed::run(&a).map(|_| 0),
         Grads(a) => cmd::grads::run(&a),
         Sweep(a) => cmd::sweep::run(&a),
         Summary(a) => cmd::summary::run(&a).map(|_| 0),

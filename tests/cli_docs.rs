@@ -9,7 +9,7 @@ fn man_writes_one_page_per_command_and_the_train_page_lists_its_flags() {
     imdb_rnn(dir.path()).args(["man", "--out"]).arg(&out).assert().success();
     let mut pages: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     pages.sort();
-    for command in ["data", "eval", "fetch", "grads", "info", "plot", "predict", "report", "summary", "sweep", "train"] {
+    for command in ["data", "embed", "eval", "fetch", "grads", "info", "plot", "predict", "report", "summary", "sweep", "train"] {
         assert!(pages.contains(&format!("imdb-rnn-{command}.1")), "no page for {command} in {pages:?}");
     }
     assert!(pages.contains(&"imdb-rnn.1".to_string()));

@@ -119,6 +119,8 @@ fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
     assert!(md.contains("layers=0,seed=0`: --layers must be at least 1, got 0"), "{md}");
     let out = imdb_rnn(&home).args(["summary", "--format", "json"]).arg(&runs).assert().success();
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let json = imdb_rnn(&home).args(["summary", "--json"]).arg(&runs).assert().success();
+    assert_eq!(json.get_output().stdout, out.get_output().stdout, "--json is --format json");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["runs"], 2);
     assert!(rows[0]["final_acc_std"].as_f64().unwrap() >= 0.0);

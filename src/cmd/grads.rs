@@ -46,8 +46,8 @@ pub const GRADS_BY_DEPTH_HEADER: &str = "cell,depth,epoch,layer,direction,parame
 pub fn run(args: &GradsArgs) -> Result<u8> {
     let cells = parse_cells(&args.cells)?;
     let depths = parse_depths(&args.depth)?;
-    if args.train.cell.is_some() || args.train.layers.is_some() {
-        bail!("grads: use --cells and --depth instead of --cell and --layers");
+    if args.train.layers.is_some() {
+        bail!("grads: --layers is what the study varies; give the depths with --depth (e.g. --depth 1..8)");
     }
     let name = args.name.clone().unwrap_or_else(|| {
         let cells: Vec<&str> = cells.iter().map(|c| c.name()).collect();

@@ -1,5 +1,6 @@
 //! The commands, one module each; shared steps (resolving and loading data) live here.
 pub mod data;
+pub mod embed;
 pub mod grads;
 pub mod info;
 pub mod man;

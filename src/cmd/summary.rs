@@ -266,7 +266,7 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
         bail!("no run directories under {} (looked for config.json written by imdb-rnn train)", args.root.display());
     }
     let rows = select(rows(&runs), &args.filters, args.sort.as_deref())?;
-    match args.format {
+    match if args.json { SummaryFormat::Json } else { args.format } {
         SummaryFormat::Markdown => {
             print!("{}", markdown(&rows));
             if !failed.is_empty() {
