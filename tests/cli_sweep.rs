@@ -123,7 +123,14 @@ fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
     assert_eq!(json.get_output().stdout, out.get_output().stdout, "--json is --format json");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["runs"], 2);
-    assert!(rows[0]["final_acc_std"].as_f64().unwrap() >= 0.0);
+    // Mean and sample std over the two seeds, recomputed from the runs' own summaries.
+    let acc = |seed: u32| -> f64 {
+        let s: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join(format!("f/layers=1,seed={seed}/summary.json"))).unwrap()).unwrap();
+        s["final_test_acc"].as_f64().unwrap()
+    };
+    let (a, b) = (acc(0), acc(1));
+    assert!((rows[0]["final_acc"].as_f64().unwrap() - (a + b) / 2.0).abs() < 1e-9, "{}", rows[0]);
+    assert!((rows[0]["final_acc_std"].as_f64().unwrap() - (a - b).abs() / 2f64.sqrt()).abs() < 1e-9, "{}", rows[0]);
 }
 
 #[test]
