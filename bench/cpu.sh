@@ -7,6 +7,7 @@
 #   BIN_BEFORE=/tmp/imdb-rnn-before bench/cpu.sh pair      # two trainings at once
 #   BIN_BEFORE=/tmp/imdb-rnn-before bench/cpu.sh course    # course LSTM, full data, end to end
 #   BIN_BEFORE=/tmp/imdb-rnn-before bench/cpu.sh grads     # gradient study, end to end
+#   bench/cpu.sh micro                                      # does this CPU pay for subnormals?
 #
 # Sides: "after" = BIN (flushes by default), "before" = BIN_BEFORE (a build from before
 # flushing, e.g. main at 03251d0; without one, BIN with --denormals keep stands in),
@@ -140,6 +141,8 @@ grads() {
         echo "| $side | $(echo "$t1 - $t0" | bc | xargs printf '%.1f') |"
     done
 }
+
+micro() { "$PY" bench/subnormal.py 2>/dev/null; }
 
 for what in "${@:-epochs}"; do
     "$what" | tee -a "$OUT/tables.md"
