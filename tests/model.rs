@@ -18,6 +18,7 @@ fn config(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> Mod
             dropout: 0.0,
         },
         readout,
+        ..ModelConfig::default()
     }
 }
 

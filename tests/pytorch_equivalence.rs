@@ -49,6 +49,7 @@ fn ours(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> (Valu
         embedding: EmbeddingMode::Random,
         recurrent: RecurrentConfig { cell, nonlinearity: Nonlinearity::Tanh, input_size: 6, hidden_size: 5, num_layers: layers, bidirectional, dropout: 0.0 },
         readout,
+        ..ModelConfig::default()
     };
     let model = Classifier::new(&config, Device::Cpu, None).unwrap();
     let start = weights(&model);
