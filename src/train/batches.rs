@@ -160,9 +160,10 @@ mod tests {
             }
         }
         assert_eq!(batches_checked, plans.len());
-        // Bucketing really removes padding: far less than random batches keep.
+        // Bucketing really removes padding: within 2% of the real tokens.
         let bucket_cells: usize = plans.iter().map(|p| p.width * p.rows.len()).sum();
-        assert!(bucket_cells * 3 < n * max_len * 2, "{bucket_cells} of {} cells", n * max_len);
+        let real: usize = (0..n).map(kept).sum();
+        assert!(bucket_cells * 100 < real * 102, "{bucket_cells} cells for {real} real tokens");
         // The batch order is shuffled, not pool by pool in ascending length.
         assert!(plans.windows(2).any(|w| w[0].width > w[1].width));
     }
