@@ -70,6 +70,6 @@ echo "end $(date -u '+%F %T UTC') load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -
         s=$(median ${secs[$c]})
         base=$(if [ "$c" -lt 3 ]; then median ${secs[0]}; elif [ "$c" -lt 5 ]; then median ${secs[3]}; else echo 0; fi)
         awk -v l="$label" -v s="$s" -v b="$base" -v f="$final" \
-            'BEGIN {printf "| %s | %.2f | %s | %.2fx |\n", l, s, b > 0 ? sprintf("%.2fx faster", b / s) : "–", s / f}'
+            'BEGIN {printf "| %s | %.2f | %s | %.2fx |\n", l, s, (b > 0 ? sprintf("%.2fx faster", b / s) : "–"), s / f}'
     done
 } | tee "$OUT/readouts.md"

@@ -168,3 +168,17 @@ fn summary_leads_with_the_test_accuracy_at_the_best_validation_epoch() {
     let row = table.lines().find(|l| l.contains("| final |")).unwrap();
     assert!(row.contains("| 0 | – |"), "{row}");
 }
+
+#[test]
+fn gradient_logging_works_on_bucketed_batches_cut_short_of_max_len() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 20);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    train(&home, &archive, &runs, "g", &["--readout", "last", "--grad-every", "1", "--max-len", "40", "--epochs", "1"]);
+    let rows = std::fs::read_to_string(runs.join("g/grads_time.csv")).unwrap();
+    // One row per position up to --max-len; positions past the longest review (25
+    // tokens) were never reached and have no mean.
+    assert_eq!(rows.lines().count(), 1 + 40);
+    let at = |t: usize| rows.lines().nth(1 + t).unwrap().split(',').nth(2).unwrap().to_string();
+    assert!(!at(0).is_empty() && at(39).is_empty(), "{} / {}", at(0), at(39));
+}
