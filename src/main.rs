@@ -1,6 +1,6 @@
 //! The `imdb-rnn` binary: parse arguments, run the command, print errors once.
-use imdb_rnn::{cli, cmd};
 use clap::{CommandFactory, Parser};
+use imdb_rnn::{cli, cmd};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

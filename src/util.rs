@@ -37,9 +37,7 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
 pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let result = tch::Tensor::save_multi(named, &tmp)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from));
+    let result = tch::Tensor::save_multi(named, &tmp).map_err(anyhow::Error::from).and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -95,7 +93,11 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", units[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }
 
 #[cfg(test)]

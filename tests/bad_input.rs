@@ -221,10 +221,7 @@ fn an_archive_without_the_test_split_is_an_error_naming_it() {
     write_imdb(&archive, &train);
     let home = tmp.path().join("home");
     let a = data(&home, &archive, &[]).failure().code(1);
-    assert_eq!(
-        the_error(&a),
-        format!("imdb-rnn: {} has no aclImdb/test reviews; pass a complete aclImdb archive with --imdb", archive.display())
-    );
+    assert_eq!(the_error(&a), format!("imdb-rnn: {} has no aclImdb/test reviews; pass a complete aclImdb archive with --imdb", archive.display()));
     assert_eq!(cache_files(&home), Vec::<PathBuf>::new());
 }
 
@@ -262,36 +259,23 @@ fn glove_error(content: &[u8], name: &str) -> (PathBuf, String) {
 #[test]
 fn a_glove_line_with_too_few_values_is_an_error_naming_file_and_line() {
     let (p, err) = glove_error(b"great 0.1 0.2 0.3\nmovie 0.1 0.2\n", "short.txt");
-    assert_eq!(
-        err,
-        format!("imdb-rnn: {}:2: word \"movie\" has 2 values, expected 3; the file is truncated or not GloVe text", p.display())
-    );
+    assert_eq!(err, format!("imdb-rnn: {}:2: word \"movie\" has 2 values, expected 3; the file is truncated or not GloVe text", p.display()));
 }
 
 #[test]
 fn a_glove_line_that_disagrees_with_the_header_is_an_error_naming_file_and_line() {
     let (p, err) = glove_error(b"2 3\ngreat 0.1 0.2 0.3\nzebra 0.1 0.2 0.3 0.4\n", "header.txt");
-    assert_eq!(
-        err,
-        format!("imdb-rnn: {}:3: word \"zebra\" has 4 values, expected 3; the file is truncated or not GloVe text", p.display())
-    );
+    assert_eq!(err, format!("imdb-rnn: {}:3: word \"zebra\" has 4 values, expected 3; the file is truncated or not GloVe text", p.display()));
 }
 
 #[test]
 fn a_glove_value_that_is_not_a_number_is_an_error_naming_file_line_and_value() {
     // For a vocabulary word (parsed) and for a word outside the vocabulary (only checked).
-    for (content, line, value, word) in [
-        (&b"great 0.1 0.2\nmovie 0.1 abc\n"[..], 2, "abc", "movie"),
-        (&b"great 0.1 0.2\nzebra 0.1 0.2\nyak x 0.2\n"[..], 3, "x", "yak"),
-    ] {
+    for (content, line, value, word) in
+        [(&b"great 0.1 0.2\nmovie 0.1 abc\n"[..], 2, "abc", "movie"), (&b"great 0.1 0.2\nzebra 0.1 0.2\nyak x 0.2\n"[..], 3, "x", "yak")]
+    {
         let (p, err) = glove_error(content, "nan.txt");
-        assert_eq!(
-            err,
-            format!(
-                "imdb-rnn: {}:{line}: value \"{value}\" of word \"{word}\" is not a number; pass a GloVe text file with --glove",
-                p.display()
-            )
-        );
+        assert_eq!(err, format!("imdb-rnn: {}:{line}: value \"{value}\" of word \"{word}\" is not a number; pass a GloVe text file with --glove", p.display()));
     }
 }
 
@@ -300,13 +284,7 @@ fn a_glove_value_that_is_nan_or_infinite_is_an_error_naming_file_line_and_value(
     for value in ["nan", "NaN", "inf", "-infinity"] {
         let content = format!("great 0.1 0.2\nmovie 0.1 {value}\n");
         let (p, err) = glove_error(content.as_bytes(), "inf.txt");
-        assert_eq!(
-            err,
-            format!(
-                "imdb-rnn: {}:2: value \"{value}\" of word \"movie\" is not a number; pass a GloVe text file with --glove",
-                p.display()
-            )
-        );
+        assert_eq!(err, format!("imdb-rnn: {}:2: value \"{value}\" of word \"movie\" is not a number; pass a GloVe text file with --glove", p.display()));
     }
 }
 

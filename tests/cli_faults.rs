@@ -14,12 +14,7 @@ fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) -
 
 /// metrics.csv without the wall-clock columns.
 fn metrics_without_timing(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| l.split(',').take(8).collect::<Vec<_>>().join(","))
-        .collect::<Vec<_>>()
-        .join("\n")
+    std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(8).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n")
 }
 
 #[test]
@@ -114,7 +109,11 @@ fn bad_flags_are_refused_before_any_work_naming_the_flag() {
     }
     imdb_rnn(&home).args(["train", "--cell", "transformer"]).assert().code(2).stderr(predicates::str::contains("invalid value 'transformer' for '--cell"));
     if !tch::Cuda::is_available() {
-        imdb_rnn(&home).args(["train", "--device", "cuda"]).assert().code(1).stderr(predicates::str::contains("imdb-rnn: --device cuda: CUDA is not available"));
+        imdb_rnn(&home)
+            .args(["train", "--device", "cuda"])
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("imdb-rnn: --device cuda: CUDA is not available"));
     }
     assert!(!home.exists(), "nothing was written");
 }

@@ -6,7 +6,17 @@ use std::path::Path;
 const SMALL: [&str; 10] = ["--epochs", "2", "--hidden", "8", "--emb-dim", "8", "--lr", "0.01", "--readout", "last"];
 
 fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) {
-    imdb_rnn(home).arg("train").args(SMALL).args(extra).arg("--imdb").arg(archive).arg("--runs-dir").arg(runs).args(["--name", name, "--quiet"]).assert().success();
+    imdb_rnn(home)
+        .arg("train")
+        .args(SMALL)
+        .args(extra)
+        .arg("--imdb")
+        .arg(archive)
+        .arg("--runs-dir")
+        .arg(runs)
+        .args(["--name", name, "--quiet"])
+        .assert()
+        .success();
 }
 
 fn metrics_without_timing(dir: &Path) -> String {
@@ -41,9 +51,7 @@ fn grads_csv_has_every_layer_gate_and_total_and_clipping_caps_the_post_clip_tota
     for want in ["1,1,1,reverse,weight_hh,z", "1,1,0,forward,bias_ih,n", "1,1,,-,embedding.weight,all", "1,1,,-,total_post_clip,all"] {
         assert!(csv.lines().any(|l| l.starts_with(want)), "missing {want}");
     }
-    let total = |name: &str, step: &str| -> f64 {
-        rows.iter().find(|r| r[1] == step && r[4] == name).unwrap()[6].parse().unwrap()
-    };
+    let total = |name: &str, step: &str| -> f64 { rows.iter().find(|r| r[1] == step && r[4] == name).unwrap()[6].parse().unwrap() };
     let steps: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[1]).collect();
     let mut clipped = 0;
     for s in steps {
@@ -71,7 +79,12 @@ fn the_depth_study_trains_each_cell_and_depth_once_and_draws_its_figures() {
     let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
     let study = || {
         let mut c = imdb_rnn(&home);
-        c.args(["grads", "--cells", "rnn,gru", "--depth", "1..=2", "--quiet", "--name", "st"]).args(SMALL).arg("--imdb").arg(&archive).arg("--runs-dir").arg(&runs);
+        c.args(["grads", "--cells", "rnn,gru", "--depth", "1..=2", "--quiet", "--name", "st"])
+            .args(SMALL)
+            .arg("--imdb")
+            .arg(&archive)
+            .arg("--runs-dir")
+            .arg(&runs);
         c
     };
     study().assert().success();
@@ -111,5 +124,10 @@ fn plot_and_report_turn_run_directories_into_figures_and_one_html_file() {
     assert!(text.matches("data:image/png;base64,").count() >= 4);
     assert!(!text.contains("src=\"/") && !text.contains("src=\"http"), "self-contained");
     assert!(text.contains("<details><summary>configuration</summary>"));
-    imdb_rnn(&home).arg("plot").arg(tmp.path()).assert().code(1).stderr(predicates::str::contains("has no metrics.csv; is it a run directory of imdb-rnn train?"));
+    imdb_rnn(&home)
+        .arg("plot")
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("has no metrics.csv; is it a run directory of imdb-rnn train?"));
 }

@@ -9,17 +9,8 @@ use std::path::Path;
 const SMALL: [&str; 6] = ["--hidden", "8", "--emb-dim", "8", "--quiet", "--json"];
 
 fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) -> Value {
-    let out = imdb_rnn(home)
-        .arg("train")
-        .args(SMALL)
-        .args(extra)
-        .arg("--imdb")
-        .arg(archive)
-        .arg("--runs-dir")
-        .arg(runs)
-        .args(["--name", name])
-        .assert()
-        .success();
+    let out =
+        imdb_rnn(home).arg("train").args(SMALL).args(extra).arg("--imdb").arg(archive).arg("--runs-dir").arg(runs).args(["--name", name]).assert().success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
@@ -80,8 +71,29 @@ fn every_new_option_is_recorded_in_config_json_and_the_run_learns() {
         &runs,
         "all",
         &[
-            "--readout", "meanmax", "--bidirectional", "--emb-dropout", "0.2", "--fc-dropout", "0.3", "--weight-decay", "0.01",
-            "--lr-schedule", "cosine", "--warmup-steps", "3", "--truncate", "tail", "--max-len", "12", "--val-frac", "0.2", "--epochs", "6", "--lr", "0.05",
+            "--readout",
+            "meanmax",
+            "--bidirectional",
+            "--emb-dropout",
+            "0.2",
+            "--fc-dropout",
+            "0.3",
+            "--weight-decay",
+            "0.01",
+            "--lr-schedule",
+            "cosine",
+            "--warmup-steps",
+            "3",
+            "--truncate",
+            "tail",
+            "--max-len",
+            "12",
+            "--val-frac",
+            "0.2",
+            "--epochs",
+            "6",
+            "--lr",
+            "0.05",
         ],
     );
     let c = &config_json(&runs, "all")["config"];
@@ -141,7 +153,24 @@ fn plateau_halves_the_learning_rate_after_each_epoch_without_a_better_validation
     // A learning rate so small that validation accuracy cannot improve after epoch 1.
     let lr = "1e-9";
     let out = imdb_rnn(&home)
-        .args(["train", "--hidden", "8", "--emb-dim", "8", "--quiet", "--lr", lr, "--lr-schedule", "plateau", "--val-frac", "0.25", "--epochs", "4", "--name", "p"])
+        .args([
+            "train",
+            "--hidden",
+            "8",
+            "--emb-dim",
+            "8",
+            "--quiet",
+            "--lr",
+            lr,
+            "--lr-schedule",
+            "plateau",
+            "--val-frac",
+            "0.25",
+            "--epochs",
+            "4",
+            "--name",
+            "p",
+        ])
         .arg("--imdb")
         .arg(&archive)
         .arg("--runs-dir")

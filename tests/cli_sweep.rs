@@ -1,8 +1,8 @@
 //! Sweeps: resumable after a signal, safe with concurrent workers, and summarised.
 mod common;
 use common::*;
-use std::path::Path;
 use predicates::prelude::*;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 const GRID: &str = "cell=rnn,gru layers=1,2";
@@ -88,7 +88,11 @@ fn shards_split_the_grid_deterministically_and_dry_run_lists_them() {
     };
     assert_eq!(list("0/2"), "r/s/cell=rnn,layers=1\nr/s/cell=gru,layers=1\n");
     assert_eq!(list("1/2"), "r/s/cell=rnn,layers=2\nr/s/cell=gru,layers=2\n");
-    imdb_rnn(&home).args(["sweep", "--grid", GRID, "--dry-run", "--shard", "2/2"]).assert().code(1).stderr(predicates::str::starts_with("imdb-rnn: --shard 2/2: expected I/N with 0 <= I < N"));
+    imdb_rnn(&home)
+        .args(["sweep", "--grid", GRID, "--dry-run", "--shard", "2/2"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::starts_with("imdb-rnn: --shard 2/2: expected I/N with 0 <= I < N"));
     imdb_rnn(&home).args(["sweep", "--grid", "colour=red", "--dry-run"]).assert().code(1).stderr(predicates::str::contains("grid key colour=red"));
 }
 
@@ -130,10 +134,7 @@ fn a_sweep_file_gives_base_options_and_a_grid_and_flags_override_it() {
         .arg(&file)
         .assert()
         .success();
-    assert_eq!(
-        String::from_utf8_lossy(&out.get_output().stdout),
-        "r/f/cell=rnn,seed=0\nr/f/cell=rnn,seed=1\nr/f/cell=gru,seed=0\nr/f/cell=gru,seed=1\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.get_output().stdout), "r/f/cell=rnn,seed=0\nr/f/cell=rnn,seed=1\nr/f/cell=gru,seed=0\nr/f/cell=gru,seed=1\n");
     std::fs::write(&file, "epochz = 3\n[grid]\ncell = [\"rnn\"]\n").unwrap();
     imdb_rnn(&tmp.path().join("home"))
         .args(["sweep", "--dry-run", "--config"])

@@ -32,7 +32,8 @@ fn each_cell_learns_the_synthetic_fixture_to_high_accuracy() {
 fn the_course_final_state_learns_when_reviews_are_not_mostly_padding() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 250);
-    let s = train_json(&tmp.path().join("home"), &archive, &tmp.path().join("runs"), &["--cell", "gru", "--readout", "final", "--max-len", "25", "--name", "g"]);
+    let s =
+        train_json(&tmp.path().join("home"), &archive, &tmp.path().join("runs"), &["--cell", "gru", "--readout", "final", "--max-len", "25", "--name", "g"]);
     let acc = s["final_test_acc"].as_f64().unwrap();
     assert!(acc >= 0.95, "gru/final: test accuracy {acc}");
     // The run draws its learning curves by itself.

@@ -54,13 +54,7 @@ impl Reply {
     /// A 206 that sends the bytes from `sent_from` while its Content-Range says `claimed`.
     fn partial_claiming(body: &[u8], sent_from: usize, claimed: usize) -> Reply {
         let range = format!("bytes {claimed}-{}/{}", body.len() - 1, body.len());
-        Reply {
-            status: 206,
-            headers: vec![("Content-Range".into(), range)],
-            body: body[sent_from..].to_vec(),
-            cut_after: None,
-            drip: None,
-        }
+        Reply { status: 206, headers: vec![("Content-Range".into(), range)], body: body[sent_from..].to_vec(), cut_after: None, drip: None }
     }
     fn cut(mut self, after: usize) -> Reply {
         self.cut_after = Some(after);
@@ -123,10 +117,7 @@ fn handle(mut conn: TcpStream, log: &Mutex<Vec<Request>>, script: &Script) {
     let mut first = lines.next().unwrap_or("").split(' ');
     let method = first.next().unwrap_or("").to_string();
     let path = first.next().unwrap_or("").to_string();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let request = Request { method, path, headers };
     let index = {
         let mut log = log.lock().unwrap();
@@ -175,10 +166,7 @@ fn downloads(home: &Path) -> PathBuf {
 /// Files in the downloads directory, lock files left out (they hold no data).
 fn download_files(home: &Path) -> Vec<String> {
     let Ok(listing) = std::fs::read_dir(downloads(home)) else { return vec![] };
-    let mut names: Vec<String> = listing
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".lock"))
-        .collect();
+    let mut names: Vec<String> = listing.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.ends_with(".lock")).collect();
     names.sort();
     names
 }
@@ -271,12 +259,7 @@ fn a_file_with_the_wrong_checksum_is_deleted_and_the_error_names_url_expected_an
         move |_, _| Reply::ok(&body)
     });
     let home = tmp.path().join("home");
-    let a = imdb_rnn(&home)
-        .args(["fetch", "glove-wiki-gigaword-100", "--quiet"])
-        .env("IMDB_RNN_MIRROR", server.base())
-        .assert()
-        .failure()
-        .code(1);
+    let a = imdb_rnn(&home).args(["fetch", "glove-wiki-gigaword-100", "--quiet"]).env("IMDB_RNN_MIRROR", server.base()).assert().failure().code(1);
     assert_eq!(
         error_line(&a),
         format!(
@@ -424,7 +407,10 @@ fn a_download_that_keeps_breaking_off_leaves_only_a_partial_for_the_next_run_to_
     });
     let home = tmp.path().join("home");
     let a = fetch_url(&home, &server.url("fixture.tar.gz")).failure().code(1);
-    assert!(error_line(&a).starts_with(&format!("imdb-rnn: giving up on {} after 5 attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR): ", server.url("fixture.tar.gz"))));
+    assert!(error_line(&a).starts_with(&format!(
+        "imdb-rnn: giving up on {} after 5 attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR): ",
+        server.url("fixture.tar.gz")
+    )));
     assert_eq!(download_files(&home), ["fixture.tar.gz.partial"], "no file under the final name");
     let kept = std::fs::read(downloads(&home).join("fixture.tar.gz.partial")).unwrap();
     assert!(body.starts_with(&kept), "the partial holds a prefix of the file");

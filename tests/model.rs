@@ -8,15 +8,7 @@ fn config(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> Mod
     ModelConfig {
         vocab_size: 12,
         embedding: EmbeddingMode::Random,
-        recurrent: RecurrentConfig {
-            cell,
-            nonlinearity: Nonlinearity::Tanh,
-            input_size: 3,
-            hidden_size: 4,
-            num_layers: layers,
-            bidirectional,
-            dropout: 0.0,
-        },
+        recurrent: RecurrentConfig { cell, nonlinearity: Nonlinearity::Tanh, input_size: 3, hidden_size: 4, num_layers: layers, bidirectional, dropout: 0.0 },
         readout,
         ..ModelConfig::default()
     }
@@ -126,10 +118,8 @@ fn the_plain_rnn_computes_the_elman_recurrence_of_the_pytorch_docs() {
             for x in &inputs {
                 h = (0..4)
                     .map(|i| {
-                        let a: f64 = (0..in_dim).map(|j| wih[i * in_dim + j] * x[j]).sum::<f64>()
-                            + bih[i]
-                            + (0..4).map(|j| whh[i * 4 + j] * h[j]).sum::<f64>()
-                            + bhh[i];
+                        let a: f64 =
+                            (0..in_dim).map(|j| wih[i * in_dim + j] * x[j]).sum::<f64>() + bih[i] + (0..4).map(|j| whh[i * 4 + j] * h[j]).sum::<f64>() + bhh[i];
                         a.tanh()
                     })
                     .collect();

@@ -14,11 +14,7 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
         }
     }
     for name in &names {
-        let source = if name == "imdb" {
-            Source::parse(args.source.imdb.as_deref().unwrap_or("imdb"))
-        } else {
-            Source::Official(name.clone())
-        };
+        let source = if name == "imdb" { Source::parse(args.source.imdb.as_deref().unwrap_or("imdb")) } else { Source::Official(name.clone()) };
         let path = fetch::resolve(&source, &home, &super::fetch_options(&args.source))?;
         println!("{name}\t{}", path.display());
     }
@@ -38,12 +34,7 @@ pub fn data(args: &DataArgs) -> Result<()> {
     if let Some(g) = &args.glove {
         let path = super::glove_path(g, &args.source, &fetch::data_home())?;
         let m = crate::data::glove::load(&path, &data.vocab)?;
-        report.glove = Some(GloveReport {
-            file: path.display().to_string(),
-            dim: m.dim,
-            coverage_ratio: m.coverage.ratio(),
-            coverage: m.coverage,
-        });
+        report.glove = Some(GloveReport { file: path.display().to_string(), dim: m.dim, coverage_ratio: m.coverage.ratio(), coverage: m.coverage });
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -90,7 +90,12 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
     let figures = study_figures(&study, &finished)?;
     if args.json {
         let runs: Vec<_> = finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"study": study.display().to_string(), "grads_by_depth": combined.display().to_string(), "figures": figures.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(), "runs": runs}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"study": study.display().to_string(), "grads_by_depth": combined.display().to_string(), "figures": figures.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(), "runs": runs})
+            )?
+        );
     } else {
         println!("{}", combined.display());
         for f in figures {
@@ -139,10 +144,8 @@ fn study_figures(study: &Path, runs: &[(Cell, i64, PathBuf)]) -> Result<Vec<Path
     plots::grad_vs_depth(&points, &p)?;
     figures.push(p);
     for (from_end, file) in [(false, "grad_time.png"), (true, "grad_time_from_end.png")] {
-        let series: Vec<(String, Vec<(i64, f64)>)> = runs
-            .iter()
-            .map(|(c, d, dir)| Ok((format!("{} depth {d}", c.name()), plots::read_time_profile(dir, None, from_end)?)))
-            .collect::<Result<_>>()?;
+        let series: Vec<(String, Vec<(i64, f64)>)> =
+            runs.iter().map(|(c, d, dir)| Ok((format!("{} depth {d}", c.name()), plots::read_time_profile(dir, None, from_end)?))).collect::<Result<_>>()?;
         let p = study.join(file);
         plots::grad_over_time(&series, &p, from_end)?;
         figures.push(p);

@@ -67,10 +67,7 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     }
     println!("imdb-rnn   {} ({})", info.imdb_rnn, if info.git.is_empty() { "no git hash" } else { info.git });
     println!("libtorch   {}", info.libtorch);
-    println!(
-        "cuda       {}",
-        if info.cuda_available { format!("available, {} device(s)", info.cuda_devices) } else { "not available".into() }
-    );
+    println!("cuda       {}", if info.cuda_available { format!("available, {} device(s)", info.cuda_devices) } else { "not available".into() });
     println!(
         "cudnn      {}",
         match info.cudnn_version {

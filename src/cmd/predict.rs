@@ -45,11 +45,8 @@ struct Prediction<'a> {
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let (record, vocab, model) = load_run(&args.run, &args.device, false)?;
     let max_len = record.config.encode.max_len;
-    let texts: Vec<String> = if args.texts.is_empty() {
-        std::io::stdin().lock().lines().collect::<std::io::Result<_>>().context("cannot read stdin")?
-    } else {
-        args.texts.clone()
-    };
+    let texts: Vec<String> =
+        if args.texts.is_empty() { std::io::stdin().lock().lines().collect::<std::io::Result<_>>().context("cannot read stdin")? } else { args.texts.clone() };
     let _guard = tch::no_grad_guard();
     for chunk in texts.chunks(256) {
         let mut ids = Vec::with_capacity(chunk.len() * max_len);
@@ -126,7 +123,11 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         by_length: edges
             .iter()
             .zip(&buckets)
-            .map(|((_, name), &(n, c))| LengthBucket { bucket: format!("{name} tokens"), reviews: n, accuracy: if n == 0 { f64::NAN } else { c as f64 / n as f64 } })
+            .map(|((_, name), &(n, c))| LengthBucket {
+                bucket: format!("{name} tokens"),
+                reviews: n,
+                accuracy: if n == 0 { f64::NAN } else { c as f64 / n as f64 },
+            })
             .collect(),
     };
     if args.json {

@@ -200,7 +200,11 @@ pub fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<
                 (Some(p), Some(q)) => p.total_cmp(&q),
                 _ => x.to_string().cmp(&y.to_string()),
             };
-            if desc { ord.reverse() } else { ord }
+            if desc {
+                ord.reverse()
+            } else {
+                ord
+            }
         });
     }
     Ok(kept)
@@ -261,8 +265,24 @@ pub fn markdown(rows: &[Row]) -> String {
     for r in rows {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.1} | {:.1} | {} | {} |\n",
-            r.cell, r.layers, r.hidden, if r.bidirectional { "yes" } else { "no" }, r.emb, r.readout, r.epochs, r.subset, r.seeds,
-            r.at_best_val(), r.final_acc, r.final_acc_std, r.best_acc, r.best_acc_std, r.best_epoch, r.epoch_seconds, r.parameters, r.failed
+            r.cell,
+            r.layers,
+            r.hidden,
+            if r.bidirectional { "yes" } else { "no" },
+            r.emb,
+            r.readout,
+            r.epochs,
+            r.subset,
+            r.seeds,
+            r.at_best_val(),
+            r.final_acc,
+            r.final_acc_std,
+            r.best_acc,
+            r.best_acc_std,
+            r.best_epoch,
+            r.epoch_seconds,
+            r.parameters,
+            r.failed
         ));
     }
     s

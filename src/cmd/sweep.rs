@@ -40,11 +40,13 @@ pub fn expand(grid: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
     for (key, values) in grid {
         points = points
             .into_iter()
-            .flat_map(|p| values.iter().map(move |v| {
-                let mut q = p.clone();
-                q.push((key.clone(), v.clone()));
-                q
-            }))
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
             .collect();
     }
     points
@@ -55,7 +57,11 @@ pub fn expand(grid: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
 pub fn point_name(point: &[(String, String)]) -> String {
     let raw = point.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
     let name: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=,+".contains(c) { c } else { '_' }).collect();
-    if name.is_empty() { "default".into() } else { name }
+    if name.is_empty() {
+        "default".into()
+    } else {
+        name
+    }
 }
 
 /// `I/N` -> (I, N) with 0 <= I < N.

@@ -134,12 +134,7 @@ pub fn train_prepared(
     let selected = train::select_data(cfg, data);
     if let Some(g) = glove {
         if progress {
-            eprintln!(
-                "imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)",
-                g.coverage.found,
-                g.coverage.words,
-                100.0 * g.coverage.ratio()
-            );
+            eprintln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
         }
     }
     let info = super::info::Info::gather();
@@ -174,6 +169,7 @@ pub fn train_prepared(
 /// Reads a run's config.json.
 pub fn read_record(dir: &Path) -> Result<RunRecord> {
     let p = dir.join("config.json");
-    let bytes = std::fs::read(&p).with_context(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", dir.display()))?;
+    let bytes =
+        std::fs::read(&p).with_context(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", dir.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", p.display()))
 }

@@ -27,16 +27,9 @@ pub struct CacheKey {
 
 impl CacheKey {
     pub fn for_archive(path: &Path, encode: EncodeConfig) -> Result<CacheKey> {
-        let canonical = path
-            .canonicalize()
-            .with_context(|| format!("IMDB archive {} not found", path.display()))?;
+        let canonical = path.canonicalize().with_context(|| format!("IMDB archive {} not found", path.display()))?;
         let meta = std::fs::metadata(&canonical)?;
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
         Ok(CacheKey {
             source: format!("{}|{}|{}", canonical.display(), meta.len(), mtime),
             tokenizer_version: TOKENIZER_VERSION,
@@ -80,14 +73,8 @@ pub fn save(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
 
 fn save_inner(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
     let token_width = if data.vocab.len() <= 1 << 16 { 2 } else { 4 };
-    let header = Header {
-        key: key.clone(),
-        vocab: data.vocab.clone(),
-        stats: data.stats.clone(),
-        n_train: data.train.len(),
-        n_test: data.test.len(),
-        token_width,
-    };
+    let header =
+        Header { key: key.clone(), vocab: data.vocab.clone(), stats: data.stats.clone(), n_train: data.train.len(), n_test: data.test.len(), token_width };
     let header = serde_json::to_vec(&header)?;
     let tokens = data.train.tokens.len() + data.test.tokens.len();
     let mut out = Vec::with_capacity(16 + header.len() + 10 * (data.train.len() + data.test.len()) + tokens * token_width + 8);
@@ -178,10 +165,7 @@ fn parse(input: impl Read, len: u64, key: &CacheKey) -> Result<Prepared> {
     let train = splits.pop().unwrap();
     let vocab = header.vocab.reindex();
     let max_token = train.tokens.iter().chain(&test.tokens).fold(0u32, |m, &t| m.max(t));
-    ensure!(
-        (max_token as usize) < vocab.len() || train.tokens.len() + test.tokens.len() == 0,
-        "token id out of vocabulary range"
-    );
+    ensure!((max_token as usize) < vocab.len() || train.tokens.len() + test.tokens.len() == 0, "token id out of vocabulary range");
     Ok(Prepared { config: key.encode, vocab, train, test, stats: header.stats })
 }
 

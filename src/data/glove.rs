@@ -30,7 +30,11 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn ratio(&self) -> f64 {
-        if self.words == 0 { 0.0 } else { self.found as f64 / self.words as f64 }
+        if self.words == 0 {
+            0.0
+        } else {
+            self.found as f64 / self.words as f64
+        }
     }
 }
 
@@ -138,9 +142,7 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
         let mut count = 0usize;
         for (k, field) in rest.split(' ').filter(|s| !s.is_empty()).enumerate() {
             count += 1;
-            let not_a_number = || {
-                anyhow::anyhow!("{}: value {field:?} of word {word:?} is not a number; pass a GloVe text file with --glove", here(line_no))
-            };
+            let not_a_number = || anyhow::anyhow!("{}: value {field:?} of word {word:?} is not a number; pass a GloVe text file with --glove", here(line_no));
             if wanted && k < d {
                 // NaN and infinities parse but would poison training: refused like any non-number.
                 data[id * d + k] = field.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(not_a_number)?;
@@ -325,8 +327,7 @@ pub fn peek_dim(path: &Path) -> Result<usize> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open GloVe file {}", path.display()))?;
     let mut raw = BufReader::new(file);
     let gz = raw.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
-    let mut reader: Box<dyn BufRead> =
-        if gz { Box::new(BufReader::new(flate2::bufread::GzDecoder::new(raw))) } else { Box::new(raw) };
+    let mut reader: Box<dyn BufRead> = if gz { Box::new(BufReader::new(flate2::bufread::GzDecoder::new(raw))) } else { Box::new(raw) };
     let mut first = String::new();
     reader.by_ref().take(1 << 20).read_line(&mut first).with_context(|| format!("{}: cannot read", path.display()))?;
     let fields: Vec<&str> = first.split_whitespace().collect();

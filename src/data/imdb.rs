@@ -90,15 +90,11 @@ pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) 
 /// Like [`read_reviews`], but hands `sink` a reader over each review's text instead of
 /// an owned copy, so the caller can append it wherever it wants (no allocation per
 /// review).
-pub fn read_reviews_with(
-    path: &Path,
-    mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>,
-) -> Result<()> {
+pub fn read_reviews_with(path: &Path, mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
     if path.is_dir() {
         return read_directory(path, &mut sink);
     }
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open IMDB archive {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open IMDB archive {}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut magic = [0u8; 2];
     let gz = {
@@ -118,10 +114,7 @@ pub fn read_reviews_with(
         read_tar(reader, &mut sink)
     };
     result.with_context(|| {
-        format!(
-            "IMDB archive {} is truncated or corrupt; delete it and fetch again (imdb-rnn fetch imdb), or pass another with --imdb",
-            path.display()
-        )
+        format!("IMDB archive {} is truncated or corrupt; delete it and fetch again (imdb-rnn fetch imdb), or pass another with --imdb", path.display())
     })
 }
 
@@ -159,8 +152,7 @@ fn read_directory(root: &Path, sink: &mut impl FnMut(ReviewMeta, &mut dyn Read) 
                 let name = e.file_name();
                 let rel = format!("aclImdb/{split}/{label}/{}", name.to_string_lossy());
                 let Some((split, label, id, rating)) = parse_review_path(&rel) else { continue };
-                let text = std::fs::read(e.path())
-                    .with_context(|| format!("cannot read {}", e.path().display()))?;
+                let text = std::fs::read(e.path()).with_context(|| format!("cannot read {}", e.path().display()))?;
                 sink(ReviewMeta { split, label, id, rating }, &mut text.as_slice())?;
             }
         }

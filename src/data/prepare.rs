@@ -163,12 +163,8 @@ fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
     let reader_path = path.to_path_buf();
     let reader = std::thread::spawn(move || -> Result<()> {
-        let fresh = || {
-            recycle_rx.try_recv().unwrap_or_else(|_| Batch {
-                reviews: Vec::with_capacity(1024),
-                text: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
-            })
-        };
+        let fresh =
+            || recycle_rx.try_recv().unwrap_or_else(|_| Batch { reviews: Vec::with_capacity(1024), text: Vec::with_capacity(BATCH_BYTES + (64 << 10)) });
         let mut batch = fresh();
         imdb::read_reviews_with(&reader_path, |meta, text| {
             text.read_to_end(&mut batch.text)?;
@@ -251,8 +247,7 @@ fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
     // interned id -> vocabulary id (1 = <unk> for words outside the vocabulary)
     let mut to_vocab = vec![Vocab::UNK; words.len()];
     {
-        let index: ahash::AHashMap<&str, u32> =
-            words.iter().enumerate().map(|(i, w)| (&**w, i as u32)).collect();
+        let index: ahash::AHashMap<&str, u32> = words.iter().enumerate().map(|(i, w)| (&**w, i as u32)).collect();
         for (vid, word) in vocab.words().iter().enumerate().skip(Vocab::SPECIALS) {
             to_vocab[index[word.as_str()] as usize] = vid as u32;
         }
@@ -261,12 +256,7 @@ fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
         train_tokens: train_counts.iter().sum(),
         test_tokens: test_counts.iter().sum(),
         train_distinct: train_counts.iter().filter(|&&c| c > 0).count() as u64,
-        test_unk_tokens: test_counts
-            .iter()
-            .zip(&to_vocab)
-            .filter(|(_, &v)| v == Vocab::UNK)
-            .map(|(c, _)| c)
-            .sum(),
+        test_unk_tokens: test_counts.iter().zip(&to_vocab).filter(|(_, &v)| v == Vocab::UNK).map(|(c, _)| c).sum(),
     };
     let [train_interned, test_interned] = interned;
     let (train, test) = std::thread::scope(|s| {
@@ -301,7 +291,6 @@ fn encode(pending: &mut [Pending], interned: &[u32], to_vocab: &[u32], max_len: 
     }
     out
 }
-
 
 /// A token of `[a-z0-9]` bytes: up to 16 of them packed little-endian into two words,
 /// zero-padded (no token byte is 0), else the bytes themselves.
@@ -600,10 +589,8 @@ mod tests {
     /// letters around the 8- and 16-byte key boundaries, and whitespace of every kind.
     fn awkward_ascii(seed: u64, len: usize) -> Vec<u8> {
         let mut rng = crate::util::Rng::new(seed);
-        let pieces: [&[u8]; 12] = [
-            b"a", b"Z", b"7", b" ", b"\t\n", b"\x0b\x0c\r", b"\x1c\x1d\x1e\x1f", b"'", b"<br />",
-            b"abcdefgh", b"ABCDEFGHIJKLMNOP", b"\x00\x01\x7f-.,!",
-        ];
+        let pieces: [&[u8]; 12] =
+            [b"a", b"Z", b"7", b" ", b"\t\n", b"\x0b\x0c\r", b"\x1c\x1d\x1e\x1f", b"'", b"<br />", b"abcdefgh", b"ABCDEFGHIJKLMNOP", b"\x00\x01\x7f-.,!"];
         let mut out = Vec::with_capacity(len + 16);
         while out.len() < len {
             out.extend_from_slice(pieces[rng.below(pieces.len())]);

@@ -101,12 +101,26 @@ impl DataReport {
         let mut s = String::new();
         let _ = writeln!(s, "archive        {} (from {:?})", self.archive, self.origin);
         let _ = writeln!(s, "vocabulary     {} ids (<pad>=0, <unk>=1, then the most frequent train words), max length {}", self.vocab_size, self.max_len);
-        let _ = writeln!(s, "\n{:<6} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8} {:>10}", "split", "reviews", "pos", "neg", "p50", "p90", "p95", "p99", "max", "mean", "truncated");
+        let _ = writeln!(
+            s,
+            "\n{:<6} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8} {:>10}",
+            "split", "reviews", "pos", "neg", "p50", "p90", "p95", "p99", "max", "mean", "truncated"
+        );
         for (name, r) in [("train", &self.train), ("test", &self.test)] {
             let _ = writeln!(
                 s,
                 "{:<6} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8.1} {:>9.1}%",
-                name, r.reviews, r.positive, r.negative, r.length_p50, r.length_p90, r.length_p95, r.length_p99, r.length_max, r.length_mean, 100.0 * r.truncated_share
+                name,
+                r.reviews,
+                r.positive,
+                r.negative,
+                r.length_p50,
+                r.length_p90,
+                r.length_p95,
+                r.length_p99,
+                r.length_max,
+                r.length_mean,
+                100.0 * r.truncated_share
             );
         }
         let _ = writeln!(s, "\ntrain tokens   {} ({} distinct)", self.train_tokens, self.train_distinct_tokens);
@@ -117,7 +131,13 @@ impl DataReport {
             let _ = writeln!(
                 s,
                 "glove          {} ({} words, dim {}): {} of {} vocabulary words found ({:.1}%); most frequent missing: {}",
-                g.file, g.coverage.file_words, g.dim, g.coverage.found, g.coverage.words, 100.0 * g.coverage_ratio, g.coverage.top_missing.join(", ")
+                g.file,
+                g.coverage.file_words,
+                g.dim,
+                g.coverage.found,
+                g.coverage.words,
+                100.0 * g.coverage_ratio,
+                g.coverage.top_missing.join(", ")
             );
         }
         s

@@ -82,13 +82,12 @@ pub fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf
             remote.url
         );
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create data directory {}; set IMDB_RNN_HOME to a writable directory", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}; set IMDB_RNN_HOME to a writable directory", dir.display()))?;
     // One downloader per file: a second process (a sweep's other worker) waits here,
     // then finds the finished file instead of downloading it again.
     let lock_path = dir.join(format!("{}.lock", remote.file_name));
-    let lock = File::create(&lock_path)
-        .with_context(|| format!("cannot write in data directory {}; set IMDB_RNN_HOME to a writable directory", dir.display()))?;
+    let lock =
+        File::create(&lock_path).with_context(|| format!("cannot write in data directory {}; set IMDB_RNN_HOME to a writable directory", dir.display()))?;
     lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
     if dest.is_file() {
         return Ok(dest);
@@ -106,7 +105,11 @@ pub fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf
             Ok(digest) => break digest,
             Err(Failure::Fatal(e)) => return Err(e),
             Err(Failure::Transient(e)) if attempt >= opts.retries => {
-                return Err(e.context(format!("giving up on {} after {} attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR)", remote.url, attempt + 1)));
+                return Err(e.context(format!(
+                    "giving up on {} after {} attempts (no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR)",
+                    remote.url,
+                    attempt + 1
+                )));
             }
             Err(Failure::Transient(e)) => {
                 if opts.progress {
@@ -126,12 +129,7 @@ pub fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf
 /// One request: resumes `partial` when it holds bytes, restarts when the server
 /// ignores the Range or rejects it. Hashes while streaming (after re-hashing the bytes
 /// a resumed partial already holds) and returns the hex digest when one is pinned.
-fn attempt_download(
-    client: &reqwest::blocking::Client,
-    remote: &Remote,
-    partial: &Path,
-    opts: &FetchOptions,
-) -> Result<Option<String>, Failure> {
+fn attempt_download(client: &reqwest::blocking::Client, remote: &Remote, partial: &Path, opts: &FetchOptions) -> Result<Option<String>, Failure> {
     let have = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
     let mut request = client.get(&remote.url);
     if have > 0 {
@@ -146,10 +144,7 @@ fn attempt_download(
             let range = response.headers().get(reqwest::header::CONTENT_RANGE).and_then(|v| v.to_str().ok()).unwrap_or("");
             if !range.starts_with(&format!("bytes {have}-")) {
                 let _ = std::fs::remove_file(partial);
-                return Err(Failure::Transient(anyhow!(
-                    "{} answered bytes {range:?} to a resume from byte {have}; restarting",
-                    remote.url
-                )));
+                return Err(Failure::Transient(anyhow!("{} answered bytes {range:?} to a resume from byte {have}; restarting", remote.url)));
             }
             (true, response)
         }
@@ -164,12 +159,8 @@ fn attempt_download(
         }
         _ => return Err(Failure::Fatal(anyhow!("{} answered {status}; check the URL or pass a local file", remote.url))),
     };
-    let mut file = if append {
-        OpenOptions::new().append(true).open(partial)
-    } else {
-        File::create(partial)
-    }
-    .map_err(|e| Failure::Fatal(anyhow!("cannot write {}: {e}", partial.display())))?;
+    let mut file = if append { OpenOptions::new().append(true).open(partial) } else { File::create(partial) }
+        .map_err(|e| Failure::Fatal(anyhow!("cannot write {}: {e}", partial.display())))?;
     let mut hasher = remote.digest.as_ref().map(|d| d.hasher());
     if let (true, Some(h)) = (append, hasher.as_mut()) {
         feed_file(h.as_mut(), partial).map_err(Failure::Fatal)?;

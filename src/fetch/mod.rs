@@ -14,8 +14,7 @@ pub const IMDB_SIZE: u64 = 84_125_825;
 
 /// GloVe releases of gensim-data. Only the 100d file's MD5 is published where we could
 /// check it; the others are fetched unpinned (their structure is still validated on load).
-pub const GLOVE_NAMES: [&str; 4] =
-    ["glove-wiki-gigaword-50", "glove-wiki-gigaword-100", "glove-wiki-gigaword-200", "glove-wiki-gigaword-300"];
+pub const GLOVE_NAMES: [&str; 4] = ["glove-wiki-gigaword-50", "glove-wiki-gigaword-100", "glove-wiki-gigaword-200", "glove-wiki-gigaword-300"];
 const GLOVE_100_MD5: &str = "40ec481866001177b8cd4cb0df92924f";
 
 /// The data directory: `IMDB_RNN_HOME`, else `./data` when it exists (a checkout of
@@ -55,8 +54,7 @@ pub fn official(name: &str) -> Option<Remote> {
     }
     if GLOVE_NAMES.contains(&name) {
         let file = format!("{name}.gz");
-        let url = mirrored(&file)
-            .unwrap_or_else(|| format!("https://github.com/RaRe-Technologies/gensim-data/releases/download/{name}/{file}"));
+        let url = mirrored(&file).unwrap_or_else(|| format!("https://github.com/RaRe-Technologies/gensim-data/releases/download/{name}/{file}"));
         let digest = (name == "glove-wiki-gigaword-100").then_some(Digest::Md5(GLOVE_100_MD5));
         return Some(Remote { file_name: file, url, size: None, digest });
     }
@@ -124,17 +122,9 @@ pub fn resolve(source: &Source, home: &Path, opts: &FetchOptions) -> Result<Path
                 bail!("cannot tell a file name from URL {url}; download it yourself and pass the path");
             };
             // The official file under another host keeps its pin.
-            let pinned = [official("imdb")]
-                .into_iter()
-                .chain(GLOVE_NAMES.iter().map(|n| official(n)))
-                .flatten()
-                .find(|r| r.file_name == file_name);
-            let remote = Remote {
-                file_name: file_name.into(),
-                url: url.clone(),
-                size: pinned.as_ref().and_then(|r| r.size),
-                digest: pinned.and_then(|r| r.digest),
-            };
+            let pinned = [official("imdb")].into_iter().chain(GLOVE_NAMES.iter().map(|n| official(n))).flatten().find(|r| r.file_name == file_name);
+            let remote =
+                Remote { file_name: file_name.into(), url: url.clone(), size: pinned.as_ref().and_then(|r| r.size), digest: pinned.and_then(|r| r.digest) };
             download::fetch(&remote, &downloads_dir(home), opts)
         }
     }

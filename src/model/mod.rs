@@ -27,7 +27,11 @@ impl EmbeddingMode {
 
 /// Inverted dropout with probability `p` when training, the identity otherwise.
 fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
-    if train && p > 0.0 { x.dropout(p, true) } else { x.shallow_clone() }
+    if train && p > 0.0 {
+        x.dropout(p, true)
+    } else {
+        x.shallow_clone()
+    }
 }
 
 /// Masked reductions of `output: [B, T, D]` over each review's real positions

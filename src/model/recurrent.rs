@@ -108,12 +108,9 @@ impl Recurrent {
             let input = if layer == 0 { config.input_size } else { h * dirs };
             for dir in 0..dirs {
                 let sfx = if dir == 1 { "_reverse" } else { "" };
-                for (name, shape) in [
-                    ("weight_ih", vec![gate_rows, input]),
-                    ("weight_hh", vec![gate_rows, h]),
-                    ("bias_ih", vec![gate_rows]),
-                    ("bias_hh", vec![gate_rows]),
-                ] {
+                for (name, shape) in
+                    [("weight_ih", vec![gate_rows, input]), ("weight_hh", vec![gate_rows, h]), ("bias_ih", vec![gate_rows]), ("bias_hh", vec![gate_rows])]
+                {
                     let t = Tensor::empty(shape.as_slice(), (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
                     params.push((format!("{name}_l{layer}{sfx}"), t.to_device(device).set_requires_grad(true)));
                 }
@@ -150,14 +147,15 @@ impl Recurrent {
     }
 
     pub fn directions(&self) -> i64 {
-        if self.config.bidirectional { 2 } else { 1 }
+        if self.config.bidirectional {
+            2
+        } else {
+            1
+        }
     }
 
     fn zeros_state(&self, batch: i64, like: &Tensor) -> Tensor {
-        Tensor::zeros(
-            [self.config.num_layers * self.directions(), batch, self.config.hidden_size],
-            (like.kind(), like.device()),
-        )
+        Tensor::zeros([self.config.num_layers * self.directions(), batch, self.config.hidden_size], (like.kind(), like.device()))
     }
 
     /// Runs over every position of a padded batch `x: [B, T, I]`, pads included
@@ -168,12 +166,8 @@ impl Recurrent {
         let h0 = self.zeros_state(x.size()[0], x);
         let dropout = if train { c.dropout } else { 0.0 };
         let (output, h_n) = match (c.cell, c.nonlinearity) {
-            (Cell::Rnn, Nonlinearity::Tanh) => {
-                x.rnn_tanh(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true)
-            }
-            (Cell::Rnn, Nonlinearity::Relu) => {
-                x.rnn_relu(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true)
-            }
+            (Cell::Rnn, Nonlinearity::Tanh) => x.rnn_tanh(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true),
+            (Cell::Rnn, Nonlinearity::Relu) => x.rnn_relu(&h0, &weights, true, c.num_layers, dropout, train, c.bidirectional, true),
             (Cell::Lstm, _) => {
                 let (o, h, _c) = x.lstm(&[&h0, &h0], &weights, true, c.num_layers, dropout, train, c.bidirectional, true);
                 (o, h)
@@ -239,21 +233,13 @@ impl Recurrent {
         let h0 = self.zeros_state(x.size()[0], x);
         let dropout = if train { c.dropout } else { 0.0 };
         let (out_data, h_n) = match (c.cell, c.nonlinearity) {
-            (Cell::Rnn, Nonlinearity::Tanh) => Tensor::rnn_tanh_data(
-                &data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional,
-            ),
-            (Cell::Rnn, Nonlinearity::Relu) => Tensor::rnn_relu_data(
-                &data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional,
-            ),
+            (Cell::Rnn, Nonlinearity::Tanh) => Tensor::rnn_tanh_data(&data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional),
+            (Cell::Rnn, Nonlinearity::Relu) => Tensor::rnn_relu_data(&data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional),
             (Cell::Lstm, _) => {
-                let (o, h, _c) = Tensor::lstm_data(
-                    &data, &batch_sizes, &[&h0, &h0], &weights, true, c.num_layers, dropout, train, c.bidirectional,
-                );
+                let (o, h, _c) = Tensor::lstm_data(&data, &batch_sizes, &[&h0, &h0], &weights, true, c.num_layers, dropout, train, c.bidirectional);
                 (o, h)
             }
-            (Cell::Gru, _) => Tensor::gru_data(
-                &data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional,
-            ),
+            (Cell::Gru, _) => Tensor::gru_data(&data, &batch_sizes, &h0, &weights, true, c.num_layers, dropout, train, c.bidirectional),
         };
         let (output, _) = Tensor::internal_pad_packed_sequence(&out_data, &batch_sizes, true, 0.0, total);
         RecurrentOutput { output, h_n }

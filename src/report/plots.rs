@@ -67,15 +67,8 @@ pub struct DepthPoint {
 pub fn learning_curves(run_dir: &Path, out: &Path) -> Result<()> {
     let metrics = read_run_metrics(run_dir)?;
     let info = RunInfo::read(run_dir);
-    let pick = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
-        metrics.iter().filter_map(|m| Some((m.epoch as f64, f(m)?))).collect()
-    };
-    let line = |label: &str, color: usize, dashed: bool, points: Vec<(f64, f64)>| Line {
-        label: label.into(),
-        color: PALETTE[color],
-        dashed,
-        points,
-    };
+    let pick = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> { metrics.iter().filter_map(|m| Some((m.epoch as f64, f(m)?))).collect() };
+    let line = |label: &str, color: usize, dashed: bool, points: Vec<(f64, f64)>| Line { label: label.into(), color: PALETTE[color], dashed, points };
     let loss = vec![
         line("train", 0, false, pick(|m| Some(m.train_loss))),
         line("validation", 1, true, pick(|m| m.val_loss)),
@@ -87,11 +80,7 @@ pub fn learning_curves(run_dir: &Path, out: &Path) -> Result<()> {
         line("test", 2, false, pick(|m| Some(100.0 * m.test_acc))),
     ];
     let (loss, acc) = (drop_empty(loss), drop_empty(acc));
-    let figure = Figure {
-        title: format!("Learning curves: {}", info.name),
-        subtitle: info.describe(),
-        size: (1400, 620),
-    };
+    let figure = Figure { title: format!("Learning curves: {}", info.name), subtitle: info.describe(), size: (1400, 620) };
     figure.render(out, |body| {
         let (panels, legend) = split_legend(body, &loss)?;
         let panels = panels.split_evenly((1, 2));
@@ -224,13 +213,10 @@ pub fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end
     let (x_lo, x_hi) = min_max(&xs).unwrap_or((0.0, 0.0));
     let y = Scale::log_of(&ys(&lines));
     let x_desc = if from_end { "position t (tokens before the last real token)" } else { "position t (tokens from start)" };
-    let panel = Panel {
-        caption: String::new(),
-        x_desc: x_desc.into(),
-        y_desc: y.desc("mean ‖∂L/∂xₜ‖ over reviews"),
-        x: Scale::integers_for_points(x_lo, x_hi),
-        y,
-    };
+    let panel =
+        Panel {
+            caption: String::new(), x_desc: x_desc.into(), y_desc: y.desc("mean ‖∂L/∂xₜ‖ over reviews"), x: Scale::integers_for_points(x_lo, x_hi), y
+        };
     let figure = Figure {
         title: "Gradient of the loss w.r.t. the input embedding over time".into(),
         subtitle: if from_end {
@@ -263,8 +249,7 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     if run_dir.join("grads_time.csv").exists() {
         let rows = read_time_rows(run_dir)?;
         let epochs: Vec<usize> = spread(&distinct_epochs(&rows), 6);
-        let series: Vec<(String, Vec<(i64, f64)>)> =
-            epochs.iter().map(|&e| (format!("epoch {e}"), time_profile(&rows, e, true))).collect();
+        let series: Vec<(String, Vec<(i64, f64)>)> = epochs.iter().map(|&e| (format!("epoch {e}"), time_profile(&rows, e, true))).collect();
         let out = run_dir.join("grad_time.png");
         grad_over_time(&series, &out, true)?;
         written.push(out);
@@ -296,11 +281,7 @@ pub fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -
 pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
     let path = require(run_dir, "grads_epoch.csv")?;
     let rows: Vec<GradEpochRow> = read_rows(&path)?;
-    let values: Vec<f64> = layer_epoch_grid(&rows, "weight_hh")
-        .into_iter()
-        .filter(|((layer, _), _)| *layer == 0)
-        .map(|(_, v)| v)
-        .collect();
+    let values: Vec<f64> = layer_epoch_grid(&rows, "weight_hh").into_iter().filter(|((layer, _), _)| *layer == 0).map(|(_, v)| v).collect();
     if values.is_empty() {
         bail!("{} has no rows for layer 0 weight_hh (gate all, forward direction)", path.display());
     }
@@ -348,10 +329,7 @@ struct RunInfo {
 impl RunInfo {
     fn read(run_dir: &Path) -> RunInfo {
         let dir_name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| run_dir.display().to_string());
-        let json: serde_json::Value = std::fs::read_to_string(run_dir.join("config.json"))
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
+        let json: serde_json::Value = std::fs::read_to_string(run_dir.join("config.json")).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
         let rec = &json["config"]["model"]["recurrent"];
         RunInfo {
             name: json["name"].as_str().filter(|s| !s.is_empty()).map(str::to_string).unwrap_or(dir_name),
@@ -515,10 +493,7 @@ struct Line {
 
 /// Lines coloured in palette order (dashed once the palette repeats).
 fn palette_lines(series: impl Iterator<Item = (String, Vec<(f64, f64)>)>) -> Vec<Line> {
-    series
-        .enumerate()
-        .map(|(i, (label, points))| Line { label, color: PALETTE[i % PALETTE.len()], dashed: i >= PALETTE.len(), points })
-        .collect()
+    series.enumerate().map(|(i, (label, points))| Line { label, color: PALETTE[i % PALETTE.len()], dashed: i >= PALETTE.len(), points }).collect()
 }
 
 fn drop_empty(lines: Vec<Line>) -> Vec<Line> {
@@ -544,26 +519,14 @@ fn loss_panel(caption: &str, lines: &[Line]) -> Panel {
         log if log.log => log,
         linear => Scale::linear_exact(0.0, linear.hi, f64::INFINITY),
     };
-    Panel {
-        caption: caption.into(),
-        x_desc: "epoch".into(),
-        y_desc: y.desc("binary cross-entropy (nats per review)"),
-        x: epoch_scale(lines),
-        y,
-    }
+    Panel { caption: caption.into(), x_desc: "epoch".into(), y_desc: y.desc("binary cross-entropy (nats per review)"), x: epoch_scale(lines), y }
 }
 
 /// Accuracy in percent per epoch, from a round value below the lowest point up to 100 %.
 fn accuracy_panel(caption: &str, lines: &[Line]) -> Panel {
     let lowest = ys(lines).into_iter().fold(100.0, f64::min);
     let lo = ((lowest - 2.0) / 5.0).floor().max(0.0) * 5.0;
-    Panel {
-        caption: caption.into(),
-        x_desc: "epoch".into(),
-        y_desc: "accuracy (%)".into(),
-        x: epoch_scale(lines),
-        y: Scale::linear_exact(lo, 101.0, 100.0),
-    }
+    Panel { caption: caption.into(), x_desc: "epoch".into(), y_desc: "accuracy (%)".into(), x: epoch_scale(lines), y: Scale::linear_exact(lo, 101.0, 100.0) }
 }
 
 fn epoch_scale(lines: &[Line]) -> Scale {
@@ -589,11 +552,7 @@ fn chart<'a, 'b>(
     if !caption.is_empty() {
         builder.caption(caption, font(20.0));
     }
-    let mut chart = builder
-        .margin(12)
-        .x_label_area_size(52)
-        .y_label_area_size(92)
-        .build_cartesian_2d(x, y)?;
+    let mut chart = builder.margin(12).x_label_area_size(52).y_label_area_size(92).build_cartesian_2d(x, y)?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
@@ -731,16 +690,8 @@ fn draw_colour_bar(area: &Area, colours: &ColourScale, desc: &str) -> DrawResult
     let vertical_margin = (h as i32 / 2 - 180).max(30) as u32;
     let bar_area = area.margin(vertical_margin, vertical_margin, 0, 0);
     let y = Scale::log_exact(colours.lo, colours.hi);
-    let mut bar = ChartBuilder::on(&bar_area)
-        .margin(8)
-        .y_label_area_size(80)
-        .build_cartesian_2d(Scale::linear_exact(0.0, 1.0, 1.0).without_ticks(), y)?;
-    bar.configure_mesh()
-        .disable_mesh()
-        .y_desc(desc)
-        .axis_desc_style(font(15.0))
-        .label_style(font(13.0))
-        .draw()?;
+    let mut bar = ChartBuilder::on(&bar_area).margin(8).y_label_area_size(80).build_cartesian_2d(Scale::linear_exact(0.0, 1.0, 1.0).without_ticks(), y)?;
+    bar.configure_mesh().disable_mesh().y_desc(desc).axis_desc_style(font(15.0)).label_style(font(13.0)).draw()?;
     const STEPS: usize = 200;
     let (lo, hi) = (colours.lo.ln(), colours.hi.ln());
     bar.draw_series((0..STEPS).map(|i| {
@@ -889,9 +840,7 @@ fn nice_step(span: f64, max_ticks: usize) -> f64 {
 fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     let inside = |v: &f64| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9);
     let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-    let multiples = |ms: &[f64]| -> Vec<f64> {
-        (first..=last).flat_map(|k| ms.iter().map(move |m| m * 10f64.powi(k))).filter(inside).collect()
-    };
+    let multiples = |ms: &[f64]| -> Vec<f64> { (first..=last).flat_map(|k| ms.iter().map(move |m| m * 10f64.powi(k))).filter(inside).collect() };
     let decades = multiples(&[1.0]);
     let one_two_five = multiples(&[1.0, 2.0, 5.0]);
     let all = multiples(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
@@ -965,9 +914,8 @@ mod tests {
     /// A run directory like `imdb-rnn train --layers 3 --grad-every 1` writes, small.
     fn fake_run(dir: &Path, name: &str, with_val: bool, with_grads: bool) {
         fs::create_dir_all(dir).unwrap();
-        let config = format!(
-            r#"{{"name":"{name}","config":{{"model":{{"recurrent":{{"cell":"lstm","num_layers":3,"hidden_size":32,"bidirectional":false}}}}}}}}"#
-        );
+        let config =
+            format!(r#"{{"name":"{name}","config":{{"model":{{"recurrent":{{"cell":"lstm","num_layers":3,"hidden_size":32,"bidirectional":false}}}}}}}}"#);
         fs::write(dir.join("config.json"), config).unwrap();
         let mut metrics = String::from("epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s\n");
         for e in 1..=5 {
@@ -1108,11 +1056,7 @@ mod tests {
 
         let run = tmp.path().join("run");
         fake_run(&run, "r", false, false);
-        for err in [
-            grad_heatmap(&run, &out).unwrap_err(),
-            read_first_layer_norm(&run).unwrap_err(),
-            read_time_profile(&run, None, false).unwrap_err(),
-        ] {
+        for err in [grad_heatmap(&run, &out).unwrap_err(), read_first_layer_norm(&run).unwrap_err(), read_time_profile(&run, None, false).unwrap_err()] {
             let err = format!("{err:#}");
             assert!(err.contains("has no grads_") && err.contains("--grad-every") && !err.contains('\n'), "{err}");
         }

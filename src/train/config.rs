@@ -320,11 +320,7 @@ impl TrainConfig {
         if lr_schedule == LrSchedule::Plateau && val_frac == 0.0 {
             bail!("--lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)");
         }
-        let glove = if emb.uses_glove() {
-            Some(a.glove.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into()))
-        } else {
-            None
-        };
+        let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into())) } else { None };
         Ok(TrainConfig {
             model: ModelConfig {
                 vocab_size: vocab_size as i64 + 2,
@@ -413,10 +409,7 @@ pub fn parse_device(spec: &str) -> Result<tch::Device> {
 
 /// Resolves a run directory name inside `runs_dir`, refusing names that would escape it.
 pub fn run_dir(runs_dir: &Path, name: &str) -> Result<PathBuf> {
-    let ok = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=,+".contains(c));
+    let ok = !name.is_empty() && name != "." && name != ".." && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=,+".contains(c));
     if !ok {
         bail!("--name {name:?}: use letters, digits and - _ . = , + only (the run directory lives inside --runs-dir)");
     }

@@ -13,8 +13,8 @@ use crate::data::prepare::{EncodedSplit, Prepared};
 use crate::model::{Classifier, EmbeddingMode};
 use crate::util::Rng;
 use adam::Adam;
-use batches::{Batch, BatchPlan};
 use anyhow::{bail, Context, Result};
+use batches::{Batch, BatchPlan};
 use config::TrainConfig;
 use run::{CsvAppender, EpochMetrics, RunPaths, Summary};
 use serde::{Deserialize, Serialize};
@@ -135,11 +135,7 @@ pub fn evaluate(model: &Classifier, split: &SplitTensors, keep_probs: bool) -> E
         let restore = Tensor::from_slice(&order).to_device(model.device).argsort(0, false);
         Tensor::cat(&probs, 0).index_select(0, &restore)
     });
-    Evaluation {
-        loss: loss_sum.double_value(&[]) / n.max(1) as f64,
-        acc: correct.int64_value(&[]) as f64 / n.max(1) as f64,
-        probs,
-    }
+    Evaluation { loss: loss_sum.double_value(&[]) / n.max(1) as f64, acc: correct.int64_value(&[]) as f64 / n.max(1) as f64, probs }
 }
 
 /// How a run ended.
@@ -333,7 +329,8 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
                 let values = flush_losses(&mut pending_losses, epoch, &mut steps_csv)?;
                 if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
                     bar.abandon();
-                    let msg = format!("loss became {bad} at epoch {epoch}, step {}; lower --lr or add --clip (the last good checkpoint is kept)", state.global_step);
+                    let msg =
+                        format!("loss became {bad} at epoch {epoch}, step {}; lower --lr or add --clip (the last good checkpoint is kept)", state.global_step);
                     write_summary_failed(paths, &opts.name, &msg, &history)?;
                     return Ok(Outcome::Diverged(msg));
                 }
@@ -349,12 +346,8 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
                 if batch < batches {
                     state.next_batch = batch;
                     state.epoch = epoch - 1;
-                    state.accum = Accum {
-                        loss_sum: loss_sum.double_value(&[]),
-                        correct: correct.int64_value(&[]),
-                        seen,
-                        seconds: epoch_start.elapsed().as_secs_f64(),
-                    };
+                    state.accum =
+                        Accum { loss_sum: loss_sum.double_value(&[]), correct: correct.int64_value(&[]), seen, seconds: epoch_start.elapsed().as_secs_f64() };
                     state.adam_step = adam.step;
                     state.total_seconds = started.elapsed().as_secs_f64();
                     save_checkpoint(paths, &model, &adam, &names, &state)?;

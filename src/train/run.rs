@@ -7,8 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-pub const METRICS_HEADER: &str =
-    "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s";
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s";
 pub const STEPS_HEADER: &str = "epoch,step,batch,loss";
 pub const GRADS_HEADER: &str = "epoch,step,layer,direction,parameter,gate,norm";
 pub const GRADS_EPOCH_HEADER: &str = "epoch,layer,direction,parameter,gate,mean,median,max,last";

@@ -35,10 +35,7 @@ pub fn write_tar_gz(path: &Path, entries: &[(String, Vec<u8>)]) {
 /// An aclImdb-layout archive holding `reviews` (plus the README and an unsup review,
 /// which readers must skip).
 pub fn write_imdb(path: &Path, reviews: &[Review]) {
-    let mut entries = vec![
-        ("aclImdb/README".to_string(), b"fixture".to_vec()),
-        ("aclImdb/train/unsup/0_0.txt".to_string(), b"unlabeled words".to_vec()),
-    ];
+    let mut entries = vec![("aclImdb/README".to_string(), b"fixture".to_vec()), ("aclImdb/train/unsup/0_0.txt".to_string(), b"unlabeled words".to_vec())];
     for r in reviews {
         entries.push((format!("aclImdb/{}/{}/{}_{}.txt", r.split, r.label, r.id, r.rating), r.text.clone()));
     }
