@@ -135,6 +135,9 @@ impl Classifier {
         let trainable = config.embedding != EmbeddingMode::GloveFrozen;
         let embedding = embedding.to_device(device).set_requires_grad(trainable);
         let rnn = Recurrent::new(&config.recurrent, device);
+        if config.readout.is_length_aware() && config.recurrent.bidirectional {
+            rnn.flatten_per_direction();
+        }
         let pooled = if config.readout == Readout::MeanMax { 2 } else { 1 };
         let fan_in = config.recurrent.hidden_size * rnn.directions() * pooled;
         let bound = 1.0 / (fan_in as f64).sqrt();

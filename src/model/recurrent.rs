@@ -127,7 +127,31 @@ impl Recurrent {
     /// at every call. In-place updates (Adam, checkpoint loading) keep the aliasing. If
     /// libtorch refuses, the weights stay as they are: slower on GPU, still correct.
     fn flatten_for_cudnn(&self) {
-        let on_cuda = self.params.first().is_some_and(|(_, t)| t.device().is_cuda());
+        let c = &self.config;
+        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
+        self.flatten_weights(&weights, c.input_size, c.num_layers, c.bidirectional);
+    }
+
+    /// [`Recurrent::forward_masked`] runs a bidirectional stack one layer and direction
+    /// at a time; cuDNN finds its weights in place only when each such call's four
+    /// weights start a buffer of their own, so this gives each (layer, direction) one.
+    /// Only for that path: the fused bidirectional call (`final`) needs the whole stack
+    /// in one buffer, as `new` leaves it.
+    pub fn flatten_per_direction(&self) {
+        let c = &self.config;
+        let dirs = self.directions();
+        for layer in 0..c.num_layers {
+            let input = if layer == 0 { c.input_size } else { c.hidden_size * dirs };
+            for direction in 0..dirs {
+                let first = ((layer * dirs + direction) * 4) as usize;
+                let weights: Vec<&Tensor> = self.params[first..first + 4].iter().map(|(_, t)| t).collect();
+                self.flatten_weights(&weights, input, 1, false);
+            }
+        }
+    }
+
+    fn flatten_weights(&self, weights: &[&Tensor], input_size: i64, layers: i64, bidirectional: bool) {
+        let on_cuda = weights.first().is_some_and(|t| t.device().is_cuda());
         if !on_cuda || !tch::Cuda::cudnn_is_available() {
             return;
         }
@@ -140,8 +164,7 @@ impl Recurrent {
             (Cell::Gru, _) => 3,
         };
         let _guard = tch::no_grad_guard();
-        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
-        if let Err(e) = Tensor::f_internal_cudnn_rnn_flatten_weight(&weights, 4, c.input_size, mode, c.hidden_size, 0, c.num_layers, true, c.bidirectional) {
+        if let Err(e) = Tensor::f_internal_cudnn_rnn_flatten_weight(weights, 4, input_size, mode, c.hidden_size, 0, layers, true, bidirectional) {
             eprintln!("imdb-rnn: warning: cuDNN could not flatten the recurrent weights ({e}); cuDNN will copy them at every call");
         }
     }
