@@ -1,5 +1,6 @@
-//! The training loop: batches drawn on the device, Adam, per-epoch evaluation,
-//! atomic checkpoints, bit-identical resume, signal handling, gradient logging.
+//! The training loop: batches planned by `batches` and gathered on the device, Adam(W)
+//! on a learning-rate schedule, per-epoch evaluation, atomic checkpoints, bit-identical
+//! resume, signal handling, gradient logging.
 pub mod adam;
 pub mod batches;
 pub mod config;
