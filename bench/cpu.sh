@@ -67,6 +67,13 @@ e = json.load(open(sys.argv[1]))["epochs"]; s = [x["epoch_seconds"] for x in e]
 st = sum(s[1:]) / (len(s) - 1) if len(s) > 1 else 0
 print("%.1f %.2f %.2f %.4f" % (float(sys.argv[2]), s[0], st, e[-1]["test_acc"]))' "$OUT/ref.json" "$(echo "$t1 - $t0" | bc)"
 }
+# same_metrics DIR DIR: "identical" when both runs' metrics.csv agree in every column but
+# the timing ones (epoch_seconds, tokens_per_s), else the largest difference
+same_metrics() {
+    paste -d, <(cut -d, -f1-8 "$1/metrics.csv") <(cut -d, -f1-8 "$2/metrics.csv") | awk -F, 'NR > 1 {
+        for (i = 1; i <= 8; i++) { d = $i - $(i + 8); if (d < 0) d = -d; if (d > m) m = d } }
+        END { if (m == 0) print "identical"; else printf "max difference %g\n", m }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf (b > 0 ? "%.2fx" : "n/a"), a / b}'; }
 
 epochs() {
@@ -86,6 +93,7 @@ epochs() {
             echo "| $cell, $what | $bv | $av | $rv | $fv | $(ratio "$av" "$rv") | $(ratio "$av" "$fv") | $(ratio "$bv" "$rv") |"
         done
         echo "| $cell, test acc after $EPOCHS | $(cut -d' ' -f4 <<<"$b") | $(cut -d' ' -f4 <<<"$a") | $(cut -d' ' -f4 <<<"$r") | $(cut -d' ' -f4 <<<"$f") | | | |"
+        log "$cell before/after metrics (losses, accuracies): $(same_metrics "$OUT/runs/b-$cell" "$OUT/runs/a-$cell")"
     done
 }
 

@@ -33,12 +33,47 @@ fn the_same_seed_gives_identical_metrics_twice_in_a_row() {
 
 #[test]
 fn sigterm_mid_run_then_resume_ends_bit_identical_to_an_uninterrupted_run() {
+    assert_resume_is_bit_identical(&["--dropout", "0.2", "--epochs", "4"], 12);
+}
+
+#[test]
+fn resume_is_bit_identical_with_bucketing_a_bidirectional_stack_the_new_dropouts_adamw_and_a_plateau_schedule() {
+    let extra = [
+        "--bidirectional",
+        "--emb-dropout",
+        "0.2",
+        "--fc-dropout",
+        "0.2",
+        "--weight-decay",
+        "0.01",
+        "--lr-schedule",
+        "plateau",
+        "--val-frac",
+        "0.02",
+        "--warmup-steps",
+        "5",
+        "--epochs",
+        "4",
+    ];
+    // 12 validation reviews, soon all right, so the plateau halves the rate; 588 train
+    // reviews, 10 batches an epoch: the 25th line of steps.csv is inside epoch 3, after
+    // two epochs that could halve it.
+    let runs = assert_resume_is_bit_identical(&extra, 25);
+    let metrics = std::fs::read_to_string(runs.path().join("runs/whole/metrics.csv")).unwrap();
+    let lrs: Vec<&str> = metrics.lines().skip(1).map(|l| l.split(',').nth(7).unwrap()).collect();
+    // Halved by the end of epoch 2, so the checkpoint taken in epoch 3 had to carry it.
+    assert_ne!(lrs[2], lrs[0], "the plateau had not halved the rate before the stop, so its state was not tested: {lrs:?}");
+}
+
+/// Trains `extra` once whole and once stopped by SIGTERM after `kill_after_steps` logged
+/// steps and resumed; both must end with the same metrics, steps and weights. Returns
+/// the temp dir (runs in `runs/whole` and `runs/cut`).
+fn assert_resume_is_bit_identical(extra: &[&str], kill_after_steps: usize) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 300);
     let home = tmp.path().join("home");
     let runs = tmp.path().join("runs");
-    let extra = ["--dropout", "0.2", "--epochs", "4"];
-    train(&home, &archive, &runs, "whole", &extra).assert().success();
+    train(&home, &archive, &runs, "whole", extra).assert().success();
 
     // Same run, stopped by SIGTERM once its first steps are logged.
     let bin = assert_cmd::cargo::cargo_bin("imdb-rnn");
@@ -56,7 +91,7 @@ fn sigterm_mid_run_then_resume_ends_bit_identical_to_an_uninterrupted_run() {
         .unwrap();
     let steps = runs.join("cut/steps.csv");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::fs::read_to_string(&steps).map(|s| s.lines().count()).unwrap_or(0) < 12 {
+    while std::fs::read_to_string(&steps).map(|s| s.lines().count()).unwrap_or(0) < kill_after_steps {
         assert!(std::time::Instant::now() < deadline, "training never started");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -66,12 +101,13 @@ fn sigterm_mid_run_then_resume_ends_bit_identical_to_an_uninterrupted_run() {
     assert!(!runs.join("cut/model.ot").exists(), "the run was really interrupted");
     assert!(runs.join("cut/checkpoint.ot").exists());
 
-    train(&home, &archive, &runs, "cut", &extra).arg("--resume").assert().success();
+    train(&home, &archive, &runs, "cut", extra).arg("--resume").assert().success();
     assert_eq!(metrics_without_timing(&runs.join("whole")), metrics_without_timing(&runs.join("cut")));
     assert_eq!(std::fs::read(runs.join("whole/model.ot")).unwrap(), std::fs::read(runs.join("cut/model.ot")).unwrap());
     // steps.csv: one row per batch, none duplicated or missing.
     let rows = |d: &str| std::fs::read_to_string(runs.join(d).join("steps.csv")).unwrap();
     assert_eq!(rows("whole"), rows("cut"));
+    tmp
 }
 
 #[test]

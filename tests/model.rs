@@ -10,6 +10,7 @@ fn config(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> Mod
         embedding: EmbeddingMode::Random,
         recurrent: RecurrentConfig { cell, nonlinearity: Nonlinearity::Tanh, input_size: 3, hidden_size: 4, num_layers: layers, bidirectional, dropout: 0.0 },
         readout,
+        ..ModelConfig::default()
     }
 }
 
@@ -223,4 +224,129 @@ fn bidirectional_last_starts_the_backward_direction_at_the_last_real_token() {
     let a = m.forward(&short, &Tensor::from_slice(&[4i64]), false);
     let b = m.forward(&long, &Tensor::from_slice(&[4i64]), false);
     assert!(a.allclose(&b, 1e-6, 1e-6, false), "{a} vs {b}");
+}
+
+/// A batch whose lengths cover the edge cases: 1, full, longer than T (uncapped true
+/// lengths), and several in between, unsorted.
+fn ragged_batch() -> (Tensor, Tensor, Tensor) {
+    let t = 7;
+    let lengths = [3i64, 7, 1, 12, 5, 2];
+    let mut tokens = Vec::new();
+    for (r, &len) in lengths.iter().enumerate() {
+        for p in 0..t {
+            tokens.push(if p < len { 2 + (r as i64 * 5 + p * 3) % 10 } else { 0 });
+        }
+    }
+    let labels = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    (Tensor::from_slice(&tokens).reshape([6, t]), Tensor::from_slice(&lengths), labels)
+}
+
+/// Features, loss and every gradient of one training step, through `features`.
+fn step_through(m: &Classifier, packed: bool) -> (Tensor, f64, Vec<Tensor>) {
+    let (tokens, lengths, labels) = ragged_batch();
+    let x = m.embed(&tokens);
+    let features = if packed { m.features_packed(&x, &lengths, true) } else { m.features(&x, &lengths, true) };
+    let loss = m.classify(&features, true).binary_cross_entropy_with_logits::<Tensor>(&labels, None, None, tch::Reduction::Mean);
+    let params: Vec<Tensor> = m.trainable_parameters().into_iter().map(|(_, t)| t.shallow_clone()).collect();
+    let grads = Tensor::run_backward(&[&loss], &params, false, false);
+    (features.detach(), loss.double_value(&[]), grads)
+}
+
+#[test]
+fn unpacked_readouts_give_the_packed_paths_outputs_loss_and_gradients() {
+    let mut checked = 0;
+    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+        for layers in 1..=3 {
+            for bi in [false, true] {
+                for readout in [Readout::Last, Readout::Mean, Readout::Max, Readout::MeanMax] {
+                    tch::manual_seed(21);
+                    let m = Classifier::new(&config(cell, layers, bi, readout), Device::Cpu, None).unwrap();
+                    let label = format!("{cell:?} layers={layers} bi={bi} {readout:?}");
+                    let (f_ours, loss_ours, g_ours) = step_through(&m, false);
+                    let (f_packed, loss_packed, g_packed) = step_through(&m, true);
+                    assert_eq!(f_ours.size(), f_packed.size(), "{label}");
+                    let diff = (&f_ours - &f_packed).abs().max().double_value(&[]);
+                    assert!(diff < 1e-5, "{label}: features differ by {diff}");
+                    assert!((loss_ours - loss_packed).abs() < 1e-5, "{label}: loss {loss_ours} vs packed {loss_packed}");
+                    for ((name, _), (a, b)) in m.trainable_parameters().iter().zip(g_ours.iter().zip(&g_packed)) {
+                        let diff = (a - b).abs().max().double_value(&[]);
+                        assert!(diff < 1e-5, "{label}: gradient of {name} differs by {diff}");
+                    }
+                    // The comparison has teeth: the gradients are not all zero.
+                    assert!(g_ours.iter().any(|g| g.abs().max().double_value(&[]) > 1e-3), "{label}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 3 * 2 * 4);
+}
+
+#[test]
+fn bidirectional_readouts_ignore_trailing_pads_at_every_depth() {
+    // The same reviews, padded to 7 and to 15 positions, give the same logits: the
+    // backward direction of every layer starts at each review's last real token.
+    for readout in [Readout::Last, Readout::Mean, Readout::Max, Readout::MeanMax] {
+        tch::manual_seed(4);
+        let m = Classifier::new(&config(Cell::Lstm, 3, true, readout), Device::Cpu, None).unwrap();
+        let (tokens, lengths, _) = ragged_batch();
+        let wide = Tensor::cat(&[&tokens, &Tensor::zeros([6, 8], (Kind::Int64, Device::Cpu))], 1);
+        let clamped = lengths.clamp(1, 7);
+        let a = m.forward(&tokens, &clamped, false);
+        let b = m.forward(&wide, &clamped, false);
+        let diff = (&a - &b).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "{readout:?}: {diff}");
+    }
+}
+
+#[test]
+fn the_reversal_within_length_reverses_real_tokens_and_keeps_pads_in_place() {
+    use imdb_rnn::model::recurrent::{gather_time, reversal_within_length};
+    let index = reversal_within_length(&Tensor::from_slice(&[3i64, 5, 1]), 5);
+    let got = Vec::<i64>::try_from(index.reshape([-1])).unwrap();
+    assert_eq!(got, vec![2, 1, 0, 3, 4, 4, 3, 2, 1, 0, 0, 1, 2, 3, 4]);
+    let x = Tensor::arange(15, (Kind::Float, Device::Cpu)).reshape([3, 5, 1]);
+    let twice = gather_time(&gather_time(&x, &index), &index);
+    assert!(twice.equal(&x), "the map is its own inverse");
+}
+
+#[test]
+fn meanmax_feeds_the_classifier_mean_and_max_side_by_side() {
+    tch::manual_seed(8);
+    let mm = Classifier::new(&config(Cell::Gru, 2, true, Readout::MeanMax), Device::Cpu, None).unwrap();
+    assert_eq!(mm.fc_weight.size(), vec![1, 16], "2 directions x 4 hidden x (mean, max)");
+    let (tokens, lengths, _) = ragged_batch();
+    let x = mm.embed(&tokens);
+    let both = mm.features(&x, &lengths, false);
+    let mut alone = Classifier::new(&config(Cell::Gru, 2, true, Readout::Mean), Device::Cpu, None).unwrap();
+    for ((_, dst), (_, src)) in alone.rnn.params.iter_mut().zip(&mm.rnn.params) {
+        *dst = src.shallow_clone();
+    }
+    let mean = alone.features(&x, &lengths, false);
+    alone.config.readout = Readout::Max;
+    let max = alone.features(&x, &lengths, false);
+    assert!(both.equal(&Tensor::cat(&[mean, max], 1)));
+}
+
+#[test]
+fn embedding_and_classifier_dropout_act_in_training_only() {
+    let (tokens, lengths, _) = ragged_batch();
+    for (emb, fc) in [(0.5, 0.0), (0.0, 0.5)] {
+        tch::manual_seed(2);
+        let mut cfg = config(Cell::Gru, 1, false, Readout::Mean);
+        cfg.emb_dropout = emb;
+        cfg.fc_dropout = fc;
+        let m = Classifier::new(&cfg, Device::Cpu, None).unwrap();
+        let plain = Classifier::new(&config(Cell::Gru, 1, false, Readout::Mean), Device::Cpu, None).unwrap();
+        let eval = m.forward(&tokens, &lengths, false);
+        let train = m.forward(&tokens, &lengths, true);
+        // Same weights, no dropout: evaluation is unchanged by the dropout settings.
+        let mut same = plain;
+        same.embedding = m.embedding.shallow_clone();
+        same.rnn.params = m.rnn.params.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect();
+        same.fc_weight = m.fc_weight.shallow_clone();
+        same.fc_bias = m.fc_bias.shallow_clone();
+        assert!(eval.equal(&same.forward(&tokens, &lengths, false)), "emb {emb} fc {fc}: eval must not drop");
+        assert!(!train.allclose(&eval, 1e-6, 1e-6, false), "emb {emb} fc {fc}: training must drop");
+    }
 }

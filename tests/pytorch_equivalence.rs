@@ -49,6 +49,7 @@ fn ours(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> (Valu
         embedding: EmbeddingMode::Random,
         recurrent: RecurrentConfig { cell, nonlinearity: Nonlinearity::Tanh, input_size: 6, hidden_size: 5, num_layers: layers, bidirectional, dropout: 0.0 },
         readout,
+        ..ModelConfig::default()
     };
     let model = Classifier::new(&config, Device::Cpu, None).unwrap();
     let start = weights(&model);
@@ -82,7 +83,7 @@ torch.set_num_threads(1)
 cell, layers, bi, readout = case["cell"], case["layers"], case["bidirectional"], case["readout"]
 emb = nn.Embedding(case["vocab"], 6)
 rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](6, 5, num_layers=layers, bidirectional=bi, batch_first=True)
-fc = nn.Linear(5 * (2 if bi else 1), 1)
+fc = nn.Linear(5 * (2 if bi else 1) * (2 if readout == "meanmax" else 1), 1)
 model = nn.ModuleDict({"embedding": emb, "rnn": rnn, "fc": fc})
 with torch.no_grad():
     for name, p in model.named_parameters():
@@ -103,11 +104,11 @@ for step in range(case["steps"]):
         h = h[0]
     if readout in ("final", "last"):
         feat = torch.cat([h[-2], h[-1]], 1) if bi else h[-1]
-    elif readout == "mean":
-        feat = out.sum(1) / lengths.unsqueeze(1)
     else:
+        mean = out.sum(1) / lengths.unsqueeze(1)
         pad = torch.arange(x.shape[1]).unsqueeze(0) >= lengths.unsqueeze(1)
-        feat = out.masked_fill(pad.unsqueeze(2), float("-inf")).amax(1)
+        most = out.masked_fill(pad.unsqueeze(2), float("-inf")).amax(1)
+        feat = {"mean": mean, "max": most, "meanmax": torch.cat([mean, most], 1)}[readout]
     loss = nn.functional.binary_cross_entropy_with_logits(fc(feat).squeeze(1), torch.tensor(labels))
     opt.zero_grad()
     loss.backward()
@@ -125,7 +126,7 @@ fn assert_same_as_pytorch(cell: Cell, layers: i64, bidirectional: bool, readout:
     let (start, losses, end) = ours(cell, layers, bidirectional, readout);
     let case = json!({
         "cell": cell.name(), "layers": layers, "bidirectional": bidirectional,
-        "readout": format!("{readout:?}").to_lowercase(), "vocab": VOCAB, "lr": LR, "steps": STEPS,
+        "readout": serde_json::to_value(readout).unwrap(), "vocab": VOCAB, "lr": LR, "steps": STEPS,
         "start": start, "batches": batches(),
     });
     let torch = pytorch(&case);
@@ -170,4 +171,14 @@ fn packed_readouts_train_like_pytorchs_packed_sequences() {
     }
     assert_same_as_pytorch(Cell::Gru, 2, true, Readout::Last);
     assert_same_as_pytorch(Cell::Rnn, 1, true, Readout::Mean);
+}
+
+#[test]
+fn unpacked_bidirectional_stacks_train_like_pytorchs_packed_sequences() {
+    // imdb-rnn runs these without packing (reversal within length, masked pooling);
+    // PyTorch through pack_padded_sequence.
+    assert_same_as_pytorch(Cell::Lstm, 3, true, Readout::Last);
+    assert_same_as_pytorch(Cell::Gru, 3, true, Readout::Max);
+    assert_same_as_pytorch(Cell::Rnn, 2, true, Readout::MeanMax);
+    assert_same_as_pytorch(Cell::Gru, 2, false, Readout::MeanMax);
 }

@@ -28,7 +28,7 @@ pub fn data(args: &DataArgs) -> Result<()> {
     if args.max_len == 0 {
         bail!("--max-len must be at least 1");
     }
-    let encode = EncodeConfig { vocab_size: args.vocab_size, max_len: args.max_len };
+    let encode = EncodeConfig { vocab_size: args.vocab_size, max_len: args.max_len, ..EncodeConfig::default() };
     let (archive, data, origin) = super::load_data(&args.source, encode)?;
     let mut report = DataReport::new(&archive.display().to_string(), origin, &data, args.top);
     if let Some(g) = &args.glove {

@@ -41,7 +41,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         }
         None => {
             let mut cache = DataCache::new(&args.source);
-            let vocab = cache.load(EncodeConfig { vocab_size: args.vocab_size, max_len: 200 }, None)?.data.vocab.clone();
+            let vocab = cache.load(EncodeConfig { vocab_size: args.vocab_size, ..EncodeConfig::default() }, None)?.data.vocab.clone();
             (vocab, None, None)
         }
     };

@@ -72,13 +72,14 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
         rows.len(),
         env!("CARGO_PKG_VERSION")
     );
-    html.push_str("<h2>Summary</h2><table><tr><th>cell</th><th>layers</th><th>hidden</th><th>bi</th><th>emb</th><th>readout</th><th>epochs</th><th>subset</th><th>seeds</th><th>final test acc</th><th>best test acc</th><th>best epoch</th><th>s/epoch</th><th>params</th><th>failed</th></tr>");
+    let [val, fin, best] = super::summary::ACCURACY_HEADERS;
+    let _ = write!(html, "<h2>Summary</h2><table><tr><th>cell</th><th>layers</th><th>hidden</th><th>bi</th><th>emb</th><th>readout</th><th>epochs</th><th>subset</th><th>seeds</th><th>{val}</th><th>{fin}</th><th>{best}</th><th>best epoch</th><th>s/epoch</th><th>params</th><th>failed</th></tr>");
     for r in &rows {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
             r.cell, r.layers, r.hidden, if r.bidirectional { "yes" } else { "no" }, escape(&r.emb), escape(&r.readout), r.epochs, r.subset, r.seeds,
-            r.final_acc, r.final_acc_std, r.best_acc, r.best_acc_std, r.best_epoch, r.epoch_seconds, r.parameters, r.failed
+            r.at_best_val(), r.final_acc, r.final_acc_std, r.best_acc, r.best_acc_std, r.best_epoch, r.epoch_seconds, r.parameters, r.failed
         );
     }
     html.push_str("</table>");
@@ -113,9 +114,10 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
         let _ = write!(html, "<section><h3>{}</h3>", escape(&r.dir.display().to_string()));
         match &r.summary {
             Some(s) if s.status == "finished" => {
+                let at_val = s.test_acc_at_best_val.map(|a| format!("test accuracy at the best validation epoch {a:.4}, ")).unwrap_or_default();
                 let _ = write!(
                     html,
-                    "<p>final test accuracy {:.4}, best {:.4} at epoch {}, {:.1} s/epoch, {} parameters</p>",
+                    "<p>{at_val}final test accuracy {:.4}, best test accuracy (selected on test) {:.4} at epoch {}, {:.1} s/epoch, {} parameters</p>",
                     s.final_test_acc, s.best_test_acc, s.best_epoch, s.mean_epoch_seconds, s.parameters
                 );
             }

@@ -52,7 +52,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         let mut ids = Vec::with_capacity(chunk.len() * max_len);
         let mut lengths = Vec::with_capacity(chunk.len());
         for t in chunk {
-            let (row, len) = encode_text(t, &vocab, max_len);
+            let (row, len) = encode_text(t, &vocab, max_len, record.config.encode.truncate);
             ids.extend(row.into_iter().map(|i| i as i64));
             lengths.push(len as i64);
         }

@@ -79,8 +79,9 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
+                let at_val = summary.test_acc_at_best_val.map(|a| format!("test accuracy at the best validation epoch {a:.4}, ")).unwrap_or_default();
                 println!(
-                    "{}: test accuracy {:.4} (best {:.4} at epoch {}), {:.1} s/epoch -> {}",
+                    "{}: {at_val}final test accuracy {:.4} (best on test {:.4} at epoch {}), {:.1} s/epoch -> {}",
                     summary.name,
                     summary.final_test_acc,
                     summary.best_test_acc,

@@ -358,7 +358,7 @@ mod tests {
     fn sample() -> (CacheKey, Prepared) {
         let words: Vec<String> = ["<pad>", "<unk>", "good", "bad"].iter().map(|s| s.to_string()).collect();
         let vocab = Vocab::from_parts(words, vec![0, 0, 3, 2]);
-        let encode = EncodeConfig { vocab_size: 2, max_len: 3 };
+        let encode = EncodeConfig { vocab_size: 2, max_len: 3, ..EncodeConfig::default() };
         let split = |ids: Vec<u32>, tokens: Vec<u32>| EncodedSplit {
             ratings: vec![9; ids.len()],
             labels: vec![1; ids.len()],

@@ -14,11 +14,39 @@ pub struct EncodeConfig {
     pub vocab_size: usize,
     /// Reviews are truncated to this many tokens and padded (at the end, with 0) up to it.
     pub max_len: usize,
+    /// Which `max_len` tokens a longer review keeps. Left out of the key (and of
+    /// config.json) when `head`, so caches and runs made before it existed still match.
+    #[serde(default, skip_serializing_if = "Truncate::is_head")]
+    pub truncate: Truncate,
 }
 
 impl Default for EncodeConfig {
     fn default() -> Self {
-        EncodeConfig { vocab_size: 10_000, max_len: 200 }
+        EncodeConfig { vocab_size: 10_000, max_len: 200, truncate: Truncate::Head }
+    }
+}
+
+/// Which part of a review longer than `max_len` is kept (`--truncate`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Truncate {
+    /// The first `max_len` tokens.
+    #[default]
+    Head,
+    /// The last `max_len` tokens.
+    Tail,
+}
+
+impl Truncate {
+    pub fn is_head(&self) -> bool {
+        *self == Truncate::Head
+    }
+    /// The first token index kept of a review of `length` tokens.
+    pub fn first_kept(self, length: usize, max_len: usize) -> usize {
+        match self {
+            Truncate::Head => 0,
+            Truncate::Tail => length.saturating_sub(max_len),
+        }
     }
 }
 
@@ -109,7 +137,7 @@ struct Batch {
 
 const BATCH_BYTES: usize = 1 << 20;
 
-/// A review on its way through: where its interned token ids (the first max_len only)
+/// A review on its way through: where its interned token ids (the max_len kept only)
 /// sit in its split's `interned`, and its true length.
 struct Pending {
     label: u8,
@@ -182,6 +210,7 @@ fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
             }
             let interned = &mut interned[split];
             let start = interned.len();
+            let first_kept = config.truncate.first_kept(keys.len(), max_len);
             for k in keys.iter().take(PREFETCH_AHEAD) {
                 interner.prefetch(k);
             }
@@ -190,7 +219,7 @@ fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
                     interner.prefetch(ahead);
                 }
                 let id = interner.count(keys[i], split);
-                if i < max_len {
+                if i >= first_kept && i < first_kept + max_len {
                     interned.push(id);
                 }
             }
@@ -539,18 +568,14 @@ impl Interner {
     }
 }
 
-/// Encodes free text with a vocabulary, as `predict` needs: ids (truncated and padded
-/// to `max_len`) and the true length.
-pub fn encode_text(text: &str, vocab: &Vocab, max_len: usize) -> (Vec<u32>, u32) {
-    let mut ids = Vec::with_capacity(max_len);
-    let mut length = 0u32;
+/// Encodes free text with a vocabulary, as `predict` needs: ids (truncated as
+/// `truncate` says and padded to `max_len`) and the true length.
+pub fn encode_text(text: &str, vocab: &Vocab, max_len: usize, truncate: Truncate) -> (Vec<u32>, u32) {
+    let mut ids = Vec::new();
     let mut scratch = String::new();
-    for_each_token(text, &mut scratch, |tok| {
-        if ids.len() < max_len {
-            ids.push(vocab.id(tok));
-        }
-        length += 1;
-    });
+    for_each_token(text, &mut scratch, |tok| ids.push(vocab.id(tok)));
+    let length = u32::try_from(ids.len()).expect("a review has fewer than 2^32 tokens");
+    ids.drain(..truncate.first_kept(ids.len(), max_len));
     ids.resize(max_len, Vocab::PAD);
     (ids, length)
 }
@@ -655,7 +680,7 @@ mod tests {
             }
             tar.into_inner().unwrap().finish().unwrap();
         }
-        let config = EncodeConfig { vocab_size: 25, max_len: 12 };
+        let config = EncodeConfig { vocab_size: 25, max_len: 12, truncate: Truncate::Head };
         let got = prepare(&path, config).unwrap();
 
         // The pipeline as plainly as it can be written.
@@ -694,9 +719,28 @@ mod tests {
             for (k, r) in rows.iter().enumerate() {
                 assert_eq!((enc.labels[k], enc.ids[k], enc.ratings[k]), (r.1, r.2, r.3));
                 assert_eq!(enc.lengths[k] as usize, r.4.len());
-                let (ids, _) = encode_text(&r.4.join(" "), &vocab, config.max_len);
+                let (ids, _) = encode_text(&r.4.join(" "), &vocab, config.max_len, Truncate::Head);
                 assert_eq!(&enc.tokens[k * config.max_len..(k + 1) * config.max_len], ids.as_slice());
             }
         }
+
+        // --truncate tail: the same vocabulary and lengths, each row the review's last
+        // max_len tokens.
+        let tail = prepare(&path, EncodeConfig { truncate: Truncate::Tail, ..config }).unwrap();
+        assert_eq!(tail.vocab, vocab);
+        let mut long_reviews = 0;
+        for (split, enc) in [(Split::Train, &tail.train), (Split::Test, &tail.test)] {
+            for (k, r) in all.iter().filter(|r| r.0 == split).enumerate() {
+                assert_eq!(enc.lengths[k] as usize, r.4.len());
+                let kept = &r.4[r.4.len().saturating_sub(config.max_len)..];
+                let mut want: Vec<u32> = kept.iter().map(|t| vocab.id(t)).collect();
+                want.resize(config.max_len, Vocab::PAD);
+                assert_eq!(&enc.tokens[k * config.max_len..(k + 1) * config.max_len], want.as_slice());
+                let (ids, _) = encode_text(&r.4.join(" "), &vocab, config.max_len, Truncate::Tail);
+                assert_eq!(ids, want);
+                long_reviews += usize::from(r.4.len() > config.max_len);
+            }
+        }
+        assert!(long_reviews > 0, "the fixture must have reviews longer than max_len");
     }
 }

@@ -25,19 +25,56 @@ impl EmbeddingMode {
     }
 }
 
+/// Inverted dropout with probability `p` when training, the identity otherwise.
+fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
+    if train && p > 0.0 {
+        x.dropout(p, true)
+    } else {
+        x.shallow_clone()
+    }
+}
+
+/// Masked reductions of `output: [B, T, D]` over each review's real positions
+/// (`t < lengths[b]`, lengths in `1..=T`): `[B, D]`, or `[B, 2D]` for mean+max.
+fn pool(readout: Readout, output: &Tensor, lengths: &Tensor) -> Tensor {
+    let t = output.size()[1];
+    let positions = Tensor::arange(t, (Kind::Int64, output.device())).unsqueeze(0);
+    let real = positions.lt_tensor(&lengths.unsqueeze(1)).unsqueeze(2);
+    let kind = output.kind();
+    let mean = || output.masked_fill(&real.logical_not(), 0.0).sum_dim_intlist(1, false, kind) / lengths.unsqueeze(1).to_kind(kind);
+    let max = || output.masked_fill(&real.logical_not(), f64::NEG_INFINITY).amax(1, false);
+    match readout {
+        Readout::Mean => mean(),
+        Readout::Max => max(),
+        Readout::MeanMax => Tensor::cat(&[mean(), max()], 1),
+        Readout::Final | Readout::Last => unreachable!("{readout:?} is not a pooling readout"),
+    }
+}
+
 /// Which hidden state feeds the classifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Readout {
     /// The last layer's state after all max-len positions, pads included (the course's).
     Final,
-    /// The state at each review's last real token (packed sequences); a backward
-    /// direction starts from that token.
+    /// The state at each review's last real token; a backward direction starts from
+    /// that token (as with packed sequences).
     Last,
     /// Mean of the last layer's outputs over real tokens.
     Mean,
     /// Element-wise max of the last layer's outputs over real tokens.
     Max,
+    /// Mean and max concatenated (the classifier sees twice the features).
+    #[value(name = "meanmax")]
+    #[serde(rename = "meanmax")]
+    MeanMax,
+}
+
+impl Readout {
+    /// Whether the readout reads each review only up to its length (all but `final`).
+    pub fn is_length_aware(self) -> bool {
+        self != Readout::Final
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,11 +84,24 @@ pub struct ModelConfig {
     pub embedding: EmbeddingMode,
     pub recurrent: RecurrentConfig,
     pub readout: Readout,
+    /// Dropout on the embedding output during training.
+    #[serde(default)]
+    pub emb_dropout: f64,
+    /// Dropout on the features, before the classifier, during training.
+    #[serde(default)]
+    pub fc_dropout: f64,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { vocab_size: 10_002, embedding: EmbeddingMode::Random, recurrent: RecurrentConfig::default(), readout: Readout::Final }
+        ModelConfig {
+            vocab_size: 10_002,
+            embedding: EmbeddingMode::Random,
+            recurrent: RecurrentConfig::default(),
+            readout: Readout::Final,
+            emb_dropout: 0.0,
+            fc_dropout: 0.0,
+        }
     }
 }
 
@@ -60,7 +110,7 @@ pub struct Classifier {
     /// `[vocab, E]`
     pub embedding: Tensor,
     pub rnn: Recurrent,
-    /// `[1, H * directions]`
+    /// `[1, H * directions]` (twice that for `meanmax`)
     pub fc_weight: Tensor,
     /// `[1]`
     pub fc_bias: Tensor,
@@ -85,7 +135,11 @@ impl Classifier {
         let trainable = config.embedding != EmbeddingMode::GloveFrozen;
         let embedding = embedding.to_device(device).set_requires_grad(trainable);
         let rnn = Recurrent::new(&config.recurrent, device);
-        let fan_in = config.recurrent.hidden_size * rnn.directions();
+        if config.readout.is_length_aware() && config.recurrent.bidirectional {
+            rnn.flatten_per_direction();
+        }
+        let pooled = if config.readout == Readout::MeanMax { 2 } else { 1 };
+        let fan_in = config.recurrent.hidden_size * rnn.directions() * pooled;
         let bound = 1.0 / (fan_in as f64).sqrt();
         let fc_weight = Tensor::empty([1, fan_in], (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
         let fc_bias = Tensor::empty([1], (Kind::Float, Device::Cpu)).uniform_(-bound, bound);
@@ -123,42 +177,74 @@ impl Classifier {
         Tensor::embedding(&self.embedding, tokens, -1, false, false)
     }
 
-    /// `x: [B, T, E]`, `lengths: [B]` int64 (true lengths, on the model's device)
-    /// -> logits `[B]`.
+    /// `x: [B, T, E]` (the embedded batch), `lengths: [B]` int64 (true lengths, on the
+    /// model's device) -> logits `[B]`. Dropout on the embedding output and before the
+    /// classifier applies when `train`.
     pub fn head(&self, x: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
-        let dirs = self.rnn.directions();
-        let last_states = |h_n: &Tensor| {
-            let layers = h_n.size()[0];
-            if dirs == 2 {
-                Tensor::cat(&[h_n.get(layers - 2), h_n.get(layers - 1)], 1)
-            } else {
-                h_n.get(layers - 1)
-            }
-        };
-        let features = match self.config.readout {
-            Readout::Final => last_states(&self.rnn.forward_padded(x, train).h_n),
-            readout => {
-                let t = x.size()[1];
-                let clamped = lengths.clamp(1, t);
-                let (sorted, order) = clamped.sort(0, true);
-                let restore = order.argsort(0, false);
-                let out = self.rnn.forward_packed(&x.index_select(0, &order), &sorted.to_device(Device::Cpu), train);
-                let sorted_features = match readout {
-                    Readout::Last => last_states(&out.h_n),
-                    Readout::Mean => {
-                        let kind = out.output.kind();
-                        out.output.sum_dim_intlist(1, false, kind) / sorted.unsqueeze(1).to_kind(kind)
-                    }
-                    _ => {
-                        let positions = Tensor::arange(t, (Kind::Int64, x.device())).unsqueeze(0);
-                        let pad = positions.ge_tensor(&sorted.unsqueeze(1)).unsqueeze(2);
-                        out.output.masked_fill(&pad, f64::NEG_INFINITY).amax(1, false)
-                    }
-                };
-                sorted_features.index_select(0, &restore)
-            }
-        };
+        let x = dropout(x, self.config.emb_dropout, train);
+        self.classify(&self.features(&x, lengths, train), train)
+    }
+
+    /// The classifier on `features: [B, F]`: dropout (when `train`), then Linear(F, 1).
+    pub fn classify(&self, features: &Tensor, train: bool) -> Tensor {
+        let features = dropout(features, self.config.fc_dropout, train);
         features.matmul(&self.fc_weight.tr()).squeeze_dim(1) + &self.fc_bias
+    }
+
+    /// What the readout feeds the classifier, `[B, F]`, from `x: [B, T, E]`. The
+    /// length-aware readouts run on the padded batch (`Recurrent::forward_masked`) and
+    /// read only real positions: gathers and masked reductions on the device, no packing
+    /// and no host sync.
+    pub fn features(&self, x: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        match self.config.readout {
+            Readout::Final => self.last_states(&self.rnn.forward_padded(x, train).h_n),
+            readout => {
+                let lengths = lengths.clamp(1, x.size()[1]);
+                let output = self.rnn.forward_masked(x, &lengths, train);
+                match readout {
+                    Readout::Last => {
+                        // Forward directions end at length - 1; a backward one ends at 0.
+                        let at_end = output.gather(1, &(&lengths - 1).view([-1, 1, 1]).expand([-1, 1, output.size()[2]], false), false).squeeze_dim(1);
+                        if self.rnn.directions() == 2 {
+                            let h = self.config.recurrent.hidden_size;
+                            Tensor::cat(&[at_end.narrow(1, 0, h), output.select(1, 0).narrow(1, h, h)], 1)
+                        } else {
+                            at_end
+                        }
+                    }
+                    _ => pool(readout, &output, &lengths),
+                }
+            }
+        }
+    }
+
+    /// [`Classifier::features`] through packed sequences (`pack_padded_sequence`: sort,
+    /// lengths copied to the host, packed kernels, unsort): the oracle the unpacked
+    /// readouts are tested against; training does not use it.
+    pub fn features_packed(&self, x: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        if self.config.readout == Readout::Final {
+            return self.features(x, lengths, train);
+        }
+        let clamped = lengths.clamp(1, x.size()[1]);
+        let (sorted, order) = clamped.sort(0, true);
+        let restore = order.argsort(0, false);
+        let out = self.rnn.forward_packed(&x.index_select(0, &order), &sorted.to_device(Device::Cpu), train);
+        let sorted_features = match self.config.readout {
+            Readout::Last => self.last_states(&out.h_n),
+            readout => pool(readout, &out.output, &sorted),
+        };
+        sorted_features.index_select(0, &restore)
+    }
+
+    /// The last layer's state(s) from `h_n: [layers * directions, B, H]`, directions
+    /// concatenated.
+    fn last_states(&self, h_n: &Tensor) -> Tensor {
+        let layers = h_n.size()[0];
+        if self.rnn.directions() == 2 {
+            Tensor::cat(&[h_n.get(layers - 2), h_n.get(layers - 1)], 1)
+        } else {
+            h_n.get(layers - 1)
+        }
     }
 
     pub fn forward(&self, tokens: &Tensor, lengths: &Tensor, train: bool) -> Tensor {

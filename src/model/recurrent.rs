@@ -1,6 +1,7 @@
 //! A stack of recurrent layers (tanh/ReLU RNN, LSTM, GRU) on libtorch's fused kernels
 //! (`rnn_tanh`, `lstm`, `gru` and their packed `_data` forms; cuDNN on GPU), with
-//! PyTorch's parameter names, layout and default initialisation.
+//! PyTorch's parameter names, layout and default initialisation, padded, packed, or
+//! padded with packing's semantics at the real positions (`forward_masked`).
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -126,7 +127,31 @@ impl Recurrent {
     /// at every call. In-place updates (Adam, checkpoint loading) keep the aliasing. If
     /// libtorch refuses, the weights stay as they are: slower on GPU, still correct.
     fn flatten_for_cudnn(&self) {
-        let on_cuda = self.params.first().is_some_and(|(_, t)| t.device().is_cuda());
+        let c = &self.config;
+        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
+        self.flatten_weights(&weights, c.input_size, c.num_layers, c.bidirectional);
+    }
+
+    /// [`Recurrent::forward_masked`] runs a bidirectional stack one layer and direction
+    /// at a time; cuDNN finds its weights in place only when each such call's four
+    /// weights start a buffer of their own, so this gives each (layer, direction) one.
+    /// Only for that path: the fused bidirectional call (`final`) needs the whole stack
+    /// in one buffer, as `new` leaves it.
+    pub fn flatten_per_direction(&self) {
+        let c = &self.config;
+        let dirs = self.directions();
+        for layer in 0..c.num_layers {
+            let input = if layer == 0 { c.input_size } else { c.hidden_size * dirs };
+            for direction in 0..dirs {
+                let first = ((layer * dirs + direction) * 4) as usize;
+                let weights: Vec<&Tensor> = self.params[first..first + 4].iter().map(|(_, t)| t).collect();
+                self.flatten_weights(&weights, input, 1, false);
+            }
+        }
+    }
+
+    fn flatten_weights(&self, weights: &[&Tensor], input_size: i64, layers: i64, bidirectional: bool) {
+        let on_cuda = weights.first().is_some_and(|t| t.device().is_cuda());
         if !on_cuda || !tch::Cuda::cudnn_is_available() {
             return;
         }
@@ -139,8 +164,7 @@ impl Recurrent {
             (Cell::Gru, _) => 3,
         };
         let _guard = tch::no_grad_guard();
-        let weights: Vec<&Tensor> = self.params.iter().map(|(_, t)| t).collect();
-        if let Err(e) = Tensor::f_internal_cudnn_rnn_flatten_weight(&weights, 4, c.input_size, mode, c.hidden_size, 0, c.num_layers, true, c.bidirectional) {
+        if let Err(e) = Tensor::f_internal_cudnn_rnn_flatten_weight(weights, 4, input_size, mode, c.hidden_size, 0, layers, true, bidirectional) {
             eprintln!("imdb-rnn: warning: cuDNN could not flatten the recurrent weights ({e}); cuDNN will copy them at every call");
         }
     }
@@ -176,6 +200,50 @@ impl Recurrent {
         RecurrentOutput { output, h_n }
     }
 
+    /// Runs over a padded batch `x: [B, T, I]` so that every output at a real position
+    /// (`t < lengths[b]`) equals `pack_padded_sequence`'s, without packing: forward
+    /// directions run over the padded batch (their outputs before a review's end never
+    /// see its pads); backward directions run over each review reversed *within its
+    /// length* (one gather), then the outputs are un-reversed, so each layer's backward
+    /// state starts at the review's last real token. Outputs at pad positions are
+    /// unspecified (callers mask them). `lengths`: `[B]` int64 on `x`'s device, each in
+    /// `1..=T`; nothing is copied to the host.
+    ///
+    /// A unidirectional stack is one fused call; a bidirectional one runs layer by
+    /// layer, one fused call per direction.
+    pub fn forward_masked(&self, x: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        if !self.config.bidirectional {
+            return self.forward_padded(x, train).output;
+        }
+        let c = &self.config;
+        let reverse = reversal_within_length(lengths, x.size()[1]);
+        let mut input = x.shallow_clone();
+        for layer in 0..c.num_layers {
+            if layer > 0 && train && c.dropout > 0.0 {
+                input = input.dropout(c.dropout, train);
+            }
+            let forward = self.run_one(layer, 0, &input, train);
+            let backward = self.run_one(layer, 1, &gather_time(&input, &reverse), train);
+            input = Tensor::cat(&[forward, gather_time(&backward, &reverse)], 2);
+        }
+        input
+    }
+
+    /// One direction of one layer over `x: [B, T, I]` (a one-layer unidirectional fused
+    /// call with that direction's weights); returns its outputs `[B, T, H]`.
+    fn run_one(&self, layer: i64, direction: i64, x: &Tensor, train: bool) -> Tensor {
+        let c = &self.config;
+        let first = ((layer * self.directions() + direction) * 4) as usize;
+        let weights: Vec<&Tensor> = self.params[first..first + 4].iter().map(|(_, t)| t).collect();
+        let h0 = Tensor::zeros([1, x.size()[0], c.hidden_size], (x.kind(), x.device()));
+        match (c.cell, c.nonlinearity) {
+            (Cell::Rnn, Nonlinearity::Tanh) => x.rnn_tanh(&h0, &weights, true, 1, 0.0, train, false, true).0,
+            (Cell::Rnn, Nonlinearity::Relu) => x.rnn_relu(&h0, &weights, true, 1, 0.0, train, false, true).0,
+            (Cell::Lstm, _) => x.lstm(&[&h0, &h0], &weights, true, 1, 0.0, train, false, true).0,
+            (Cell::Gru, _) => x.gru(&h0, &weights, true, 1, 0.0, train, false, true).0,
+        }
+    }
+
     /// Runs over each review's real tokens only (`pack_padded_sequence` semantics): the
     /// forward direction stops at, and the backward direction starts from, position
     /// `lengths[b] - 1`. `lengths` must be sorted in decreasing order, on the CPU,
@@ -199,4 +267,20 @@ impl Recurrent {
         let (output, _) = Tensor::internal_pad_packed_sequence(&out_data, &batch_sizes, true, 0.0, total);
         RecurrentOutput { output, h_n }
     }
+}
+
+/// `[B, T]` int64 time indices that reverse each review within its length: position `t`
+/// takes `lengths[b] - 1 - t` for `t < lengths[b]`, pads stay where they are. The map is
+/// its own inverse, so the same gather un-reverses.
+pub fn reversal_within_length(lengths: &Tensor, total: i64) -> Tensor {
+    let positions = Tensor::arange(total, (Kind::Int64, lengths.device())).unsqueeze(0);
+    let lengths = lengths.unsqueeze(1);
+    let reversed = (&lengths - 1) - &positions;
+    reversed.where_self(&positions.lt_tensor(&lengths), &positions)
+}
+
+/// `x: [B, T, F]` reordered along time by `index: [B, T]`.
+pub fn gather_time(x: &Tensor, index: &Tensor) -> Tensor {
+    let size = x.size();
+    x.gather(1, &index.unsqueeze(2).expand([size[0], size[1], size[2]], false), false)
 }

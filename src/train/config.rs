@@ -1,7 +1,7 @@
 //! `imdb-rnn train` options in two stages: `TrainArgs` as parsed (flags, a TOML file,
 //! a sweep's grid, all optional), then `TrainConfig`, validated and fully resolved.
 use crate::cpu::Denormals;
-use crate::data::prepare::EncodeConfig;
+use crate::data::prepare::{EncodeConfig, Truncate};
 use crate::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
 use crate::model::{EmbeddingMode, ModelConfig, Readout};
 use anyhow::{bail, Context, Result};
@@ -45,10 +45,48 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dropout: Option<f64>,
-    /// Hidden state fed to the classifier: final (course), last, mean or max [default: final].
+    /// Hidden state fed to the classifier: final (course), last, mean, max or meanmax
+    /// (mean and max concatenated) [default: final].
     #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readout: Option<Readout>,
+    /// How training batches are drawn: random (shuffled, padded to --max-len) or bucket
+    /// (reviews of similar length together, each batch cut to its longest review). The
+    /// length-aware readouts ignore pads, so bucketing changes only which reviews share a
+    /// batch and skips the padding's compute: it is their default. The course's final
+    /// readout runs over all --max-len positions, so it takes random only
+    /// [default: bucket for last/mean/max/meanmax, random for final].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batching: Option<Batching>,
+    /// Dropout on the embedding output during training, in [0, 1) [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emb_dropout: Option<f64>,
+    /// Dropout on the features before the classifier during training, in [0, 1) [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fc_dropout: Option<f64>,
+    /// Decoupled weight decay (AdamW): each step first shrinks every trained weight by
+    /// lr x this [default: 0, plain Adam].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// Learning rate over the run: constant; cosine (from --lr down to 0 at the last
+    /// step); plateau (halve it after an epoch without a better validation accuracy;
+    /// needs --val-frac) [default: constant].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_schedule: Option<LrSchedule>,
+    /// Raise the learning rate linearly from 0 over this many first steps [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_steps: Option<u64>,
+    /// Which part of a review longer than --max-len is kept: head (its beginning) or
+    /// tail (its end) [default: head].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<Truncate>,
     /// Epochs [default: 5].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,6 +188,27 @@ impl TrainArgs {
     }
 }
 
+/// How training batches are drawn (`--batching`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Batching {
+    /// A seeded shuffle, every batch padded to --max-len.
+    #[default]
+    Random,
+    /// Similar lengths together, each batch cut to its longest review.
+    Bucket,
+}
+
+/// The learning rate over a run (`--lr-schedule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    Cosine,
+    Plateau,
+}
+
 /// A validated, fully resolved training configuration (what config.json records).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainConfig {
@@ -166,6 +225,14 @@ pub struct TrainConfig {
     pub grad_every: usize,
     pub device: String,
     pub glove: Option<String>,
+    #[serde(default)]
+    pub batching: Batching,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    #[serde(default)]
+    pub warmup_steps: u64,
     /// Absent in config.json files written before the option existed: they flushed nothing.
     #[serde(default = "keep_denormals")]
     pub denormals: Denormals,
@@ -176,6 +243,15 @@ pub struct TrainConfig {
 
 fn keep_denormals() -> Denormals {
     Denormals::Keep
+}
+
+/// Checks a probability flag is in [0, 1).
+fn probability(flag: &str, value: Option<f64>) -> Result<f64> {
+    let p = value.unwrap_or(0.0);
+    if !(0.0..1.0).contains(&p) {
+        bail!("--{flag} must be in [0, 1), got {p}");
+    }
+    Ok(p)
 }
 
 impl TrainConfig {
@@ -249,6 +325,25 @@ impl TrainConfig {
         if a.threads == Some(0) {
             bail!("--threads must be at least 1, got 0");
         }
+        let readout = a.readout.unwrap_or(Readout::Final);
+        let batching = match (a.batching, readout.is_length_aware()) {
+            (Some(Batching::Bucket), false) => bail!(
+                "--batching bucket needs a length-aware --readout (last, mean, max, meanmax): the final readout runs over all --max-len positions, so its batches keep them; drop --batching or change --readout"
+            ),
+            (Some(b), _) => b,
+            (None, true) => Batching::Bucket,
+            (None, false) => Batching::Random,
+        };
+        let emb_dropout = probability("emb-dropout", a.emb_dropout)?;
+        let fc_dropout = probability("fc-dropout", a.fc_dropout)?;
+        let weight_decay = a.weight_decay.unwrap_or(0.0);
+        if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+            bail!("--weight-decay must be a number >= 0, got {weight_decay}");
+        }
+        let lr_schedule = a.lr_schedule.unwrap_or_default();
+        if lr_schedule == LrSchedule::Plateau && val_frac == 0.0 {
+            bail!("--lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)");
+        }
         let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into())) } else { None };
         Ok(TrainConfig {
             model: ModelConfig {
@@ -263,9 +358,11 @@ impl TrainConfig {
                     bidirectional: a.bidirectional.unwrap_or(false),
                     dropout,
                 },
-                readout: a.readout.unwrap_or(Readout::Final),
+                readout,
+                emb_dropout,
+                fc_dropout,
             },
-            encode: EncodeConfig { vocab_size, max_len },
+            encode: EncodeConfig { vocab_size, max_len, truncate: a.truncate.unwrap_or_default() },
             epochs,
             batch_size,
             lr,
@@ -277,6 +374,10 @@ impl TrainConfig {
             grad_every: a.grad_every.unwrap_or(0),
             device,
             glove,
+            batching,
+            weight_decay,
+            lr_schedule,
+            warmup_steps: a.warmup_steps.unwrap_or(0),
             denormals: a.denormals.unwrap_or_default(),
             threads: a.threads,
         })

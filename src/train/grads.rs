@@ -92,7 +92,8 @@ impl TimeGrads {
         TimeGrads { from_start: z(), count_start: z(), from_end: z(), count_end: z() }
     }
 
-    /// `gx: [B, T, E]` the gradient w.r.t. the embedded batch; `lengths: [B]` int64.
+    /// `gx: [B, T, E]` (T at most the max_len given to `new`) the gradient w.r.t. the
+    /// embedded batch; `lengths: [B]` int64.
     pub fn add(&mut self, gx: &Tensor, lengths: &Tensor) {
         let _guard = tch::no_grad_guard();
         let (b, t) = (gx.size()[0], gx.size()[1]);
@@ -101,8 +102,9 @@ impl TimeGrads {
         let len = lengths.clamp(0, t).unsqueeze(1);
         let real = positions.lt_tensor(&len).to_kind(Kind::Float); // [B, T]
         let masked = &norms * &real;
-        let _ = self.from_start.g_add_(&masked.sum_dim_intlist(0, false, Kind::Float));
-        let _ = self.count_start.g_add_(&real.sum_dim_intlist(0, false, Kind::Float));
+        // A bucketed batch is cut to its longest review: it covers the first t positions.
+        let _ = self.from_start.narrow(0, 0, t).g_add_(&masked.sum_dim_intlist(0, false, Kind::Float));
+        let _ = self.count_start.narrow(0, 0, t).g_add_(&real.sum_dim_intlist(0, false, Kind::Float));
         // Back from the end: r = len - 1 - t, clamped so pads (r < 0) land in bucket 0
         // with weight 0.
         let back = (&len - 1 - &positions).clamp_min(0).reshape([-1]);

@@ -1,9 +1,12 @@
-//! The training loop: batches drawn on the device, Adam, per-epoch evaluation,
-//! atomic checkpoints, bit-identical resume, signal handling, gradient logging.
+//! The training loop: batches planned by `batches` and gathered on the device, Adam(W)
+//! on a learning-rate schedule, per-epoch evaluation, atomic checkpoints, bit-identical
+//! resume, signal handling, gradient logging.
 pub mod adam;
+pub mod batches;
 pub mod config;
 pub mod grads;
 pub mod run;
+pub mod schedule;
 pub mod signal;
 
 use crate::data::glove::GloveMatrix;
@@ -12,6 +15,7 @@ use crate::model::{Classifier, EmbeddingMode};
 use crate::util::Rng;
 use adam::Adam;
 use anyhow::{bail, Context, Result};
+use batches::{Batch, BatchPlan};
 use config::TrainConfig;
 use run::{CsvAppender, EpochMetrics, RunPaths, Summary};
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,9 @@ pub struct SplitTensors {
     pub labels: Tensor,
     /// `[N]` int64 true lengths (uncapped).
     pub lengths: Tensor,
+    /// The same lengths on the host, for the batch sampler.
+    pub host_lengths: Vec<u32>,
+    pub max_len: usize,
     pub len: usize,
 }
 
@@ -41,8 +48,15 @@ impl SplitTensors {
             tokens: Tensor::from_slice(&tokens).reshape([n, max_len as i64]).to_device(device),
             labels: Tensor::from_slice(&labels).to_device(device),
             lengths: Tensor::from_slice(&lengths).to_device(device),
+            host_lengths: split.lengths.clone(),
+            max_len,
             len: split.len(),
         }
+    }
+
+    /// The rows and positions `plan` names, on this split's device.
+    pub fn batch(&self, plan: &BatchPlan) -> Batch {
+        batches::gather(plan, &self.tokens, &self.labels, &self.lengths, self.tokens.device())
     }
 }
 
@@ -91,7 +105,9 @@ pub struct Evaluation {
     pub probs: Option<Tensor>,
 }
 
-/// Runs the model over `split` at training's batch size, without gradients.
+/// Runs the model over `split` at training's batch size, without gradients. The
+/// length-aware readouts see the reviews sorted by length, each batch cut to its
+/// longest review ([`batches::evaluation_batches`]); `probs` come back in split order.
 pub fn evaluate(model: &Classifier, split: &SplitTensors, keep_probs: bool) -> Evaluation {
     let _guard = tch::no_grad_guard();
     let mut loss_sum = Tensor::zeros([], (Kind::Double, model.device));
@@ -99,24 +115,27 @@ pub fn evaluate(model: &Classifier, split: &SplitTensors, keep_probs: bool) -> E
     let mut probs = Vec::new();
     // Training's batch size: larger evaluation batches allocate (and page-fault) more
     // than they save on CPU (BENCHMARKS.md).
-    let bs = 64i64;
+    let plans = batches::evaluation_batches(&split.host_lengths, split.max_len, 64, model.config.readout.is_length_aware());
     let n = split.len as i64;
-    let mut start = 0;
-    while start < n {
-        let len = bs.min(n - start);
-        let tokens = split.tokens.narrow(0, start, len);
-        let labels = split.labels.narrow(0, start, len);
-        let lengths = split.lengths.narrow(0, start, len);
-        let logits = model.forward(&tokens, &lengths, false);
-        let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&labels, None, None, tch::Reduction::Sum);
+    for plan in &plans {
+        let batch = split.batch(plan);
+        let logits = model.forward(&batch.tokens, &batch.lengths, false);
+        let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&batch.labels, None, None, tch::Reduction::Sum);
         loss_sum += loss.to_kind(Kind::Double);
-        correct += logits.gt(0.0).eq_tensor(&labels.gt(0.5)).sum(Kind::Int64);
+        correct += logits.gt(0.0).eq_tensor(&batch.labels.gt(0.5)).sum(Kind::Int64);
         if keep_probs {
             probs.push(logits.sigmoid());
         }
-        start += len;
     }
-    let probs = keep_probs.then(|| if probs.is_empty() { Tensor::zeros([0], (Kind::Float, model.device)) } else { Tensor::cat(&probs, 0) });
+    let probs = keep_probs.then(|| {
+        if probs.is_empty() {
+            return Tensor::zeros([0], (Kind::Float, model.device));
+        }
+        // Back to split order: position k of the evaluation order holds row order[k].
+        let order: Vec<i64> = plans.iter().flat_map(|p| p.rows.iter().map(|&i| i as i64)).collect();
+        let restore = Tensor::from_slice(&order).to_device(model.device).argsort(0, false);
+        Tensor::cat(&probs, 0).index_select(0, &restore)
+    });
     Evaluation { loss: loss_sum.double_value(&[]) / n.max(1) as f64, acc: correct.int64_value(&[]) as f64 / n.max(1) as f64, probs }
 }
 
@@ -155,6 +174,13 @@ struct Best {
     val_acc: Option<f64>,
     test_at_best_val: Option<f64>,
     bad_epochs: usize,
+    /// What `--lr-schedule plateau` has multiplied the learning rate by so far.
+    #[serde(default = "one")]
+    lr_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// checkpoint.json: where in the run the checkpoint.ot next to it was taken.
@@ -194,8 +220,9 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
     let params: Vec<Tensor> = model.trainable_parameters().into_iter().map(|(_, t)| t.shallow_clone()).collect();
     let param_refs: Vec<&Tensor> = params.iter().collect();
     let mut adam = Adam::new(&param_refs, cfg.lr);
+    adam.weight_decay = cfg.weight_decay;
 
-    let mut state = CheckpointState::default();
+    let mut state = CheckpointState { best: Best { lr_scale: 1.0, ..Best::default() }, ..CheckpointState::default() };
     if opts.resume && paths.checkpoint_state().exists() {
         state = load_checkpoint(paths, &mut model, &mut adam, &names)?;
         // Drop rows written after the checkpoint (a crash between row and checkpoint).
@@ -218,6 +245,7 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
     let n = train_t.len;
     let bs = cfg.batch_size;
     let batches = n.div_ceil(bs);
+    let total_steps = (batches * cfg.epochs) as u64;
     let log_every = if device == Device::Cpu { 1 } else { 50 };
     let inject_nan_at: Option<u64> = std::env::var("IMDB_RNN_INJECT_NAN_AT_STEP").ok().and_then(|v| v.parse().ok());
     let started = Instant::now() - std::time::Duration::from_secs_f64(state.total_seconds);
@@ -225,9 +253,8 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
 
     for epoch in state.epoch + 1..=cfg.epochs {
         let epoch_start = Instant::now() - std::time::Duration::from_secs_f64(state.accum.seconds);
-        let perm = Rng::derive(cfg.seed, 10_000 + epoch as u64).permutation(n);
-        let perm: Vec<i64> = perm.into_iter().map(|i| i as i64).collect();
-        let perm_t = Tensor::from_slice(&perm).to_device(device);
+        let plans = batches::epoch_batches(&train_t.host_lengths, max_len, bs, cfg.batching, cfg.seed, epoch);
+        let epoch_positions: usize = plans.iter().map(|p| p.rows.len() * p.width).sum();
         let mut loss_sum = Tensor::from(state.accum.loss_sum).to_device(device);
         let mut correct = Tensor::from(state.accum.correct).to_device(device);
         let mut seen = state.accum.seen;
@@ -240,13 +267,10 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
 
         let mut batch = state.next_batch;
         while batch < batches {
-            let start = (batch * bs) as i64;
-            let len = bs.min(n - batch * bs) as i64;
-            let idx = perm_t.narrow(0, start, len);
-            let tokens = train_t.tokens.index_select(0, &idx);
-            let labels = train_t.labels.index_select(0, &idx);
-            let lengths = train_t.lengths.index_select(0, &idx);
-            if cfg.model.recurrent.dropout > 0.0 {
+            let Batch { tokens, labels, lengths } = train_t.batch(&plans[batch]);
+            let len = plans[batch].rows.len() as i64;
+            let m = &cfg.model;
+            if m.recurrent.dropout > 0.0 || m.emb_dropout > 0.0 || m.fc_dropout > 0.0 {
                 // Dropout draws from libtorch's generator: reseed per batch so a run
                 // resumed mid-epoch draws the same masks.
                 tch::manual_seed((cfg.seed ^ (epoch as u64) << 32 ^ batch as u64) as i64);
@@ -289,6 +313,7 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
             if let (Some(tg), Some(gx)) = (time_grads.as_mut(), gx.as_ref()) {
                 tg.add(gx, &lengths);
             }
+            adam.lr = cfg.lr * state.best.lr_scale * schedule::factor(cfg.lr_schedule, cfg.warmup_steps, state.global_step, total_steps);
             adam.step(&param_refs, &grads_v);
             {
                 let _guard = tch::no_grad_guard();
@@ -350,9 +375,9 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
             val_acc,
             test_loss,
             test_acc,
-            lr: cfg.lr,
+            lr: adam.lr,
             epoch_seconds: epoch_start.elapsed().as_secs_f64(),
-            tokens_per_s: (n * max_len) as f64 / train_seconds.max(1e-9),
+            tokens_per_s: epoch_positions as f64 / train_seconds.max(1e-9),
         };
         if opts.progress {
             eprintln!(
@@ -391,6 +416,9 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
             } else {
                 state.best.bad_epochs += 1;
                 stop_early = cfg.patience.is_some_and(|p| state.best.bad_epochs >= p);
+                if cfg.lr_schedule == config::LrSchedule::Plateau {
+                    state.best.lr_scale *= schedule::PLATEAU_FACTOR;
+                }
             }
         }
         history.push(row);
