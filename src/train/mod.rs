@@ -276,7 +276,7 @@ pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, pa
                 tch::manual_seed((cfg.seed ^ (epoch as u64) << 32 ^ batch as u64) as i64);
             }
             state.global_step += 1;
-            let log_grads = cfg.grad_every > 0 && state.global_step % cfg.grad_every as u64 == 0;
+            let log_grads = cfg.grad_every > 0 && state.global_step.is_multiple_of(cfg.grad_every as u64);
             let mut x = model.embed(&tokens);
             if log_grads && cfg.model.embedding == EmbeddingMode::GloveFrozen {
                 x = x.detach().set_requires_grad(true);
