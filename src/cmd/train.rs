@@ -61,11 +61,13 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let cfg = TrainConfig::resolve(&targs, glove_dim)?;
     let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
     let dir = config::run_dir(&args.runs_dir, &name)?;
+    // Before any tensor work, so libtorch's threads inherit the blocked signals.
+    let stop = StopFlags::install();
     let mut cache = super::DataCache::new(&args.source);
     // The file resolved above, so a URL or name is not looked up twice.
     let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
     let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
-    let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, StopFlags::install())?;
+    let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
     report_outcome(outcome, &dir, args.json)
 }
 
