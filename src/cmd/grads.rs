@@ -46,6 +46,7 @@ pub const GRADS_BY_DEPTH_HEADER: &str = "cell,depth,epoch,layer,direction,parame
 pub fn run(args: &GradsArgs) -> Result<u8> {
     let cells = parse_cells(&args.cells)?;
     let depths = parse_depths(&args.depth)?;
+    args.train.check_finite()?;
     if args.train.cell.is_some() || args.train.layers.is_some() {
         bail!("grads: use --cells and --depth instead of --cell and --layers");
     }

@@ -137,6 +137,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read sweep file {}", path.display()))?;
         let file: SweepFile = toml::from_str(&text).with_context(|| format!("{} is not a valid sweep file", path.display()))?;
         base = toml::Value::Table(file.base).try_into().with_context(|| format!("{} has an option that is not a train flag", path.display()))?;
+        base.check_finite().with_context(|| format!("sweep file {}", path.display()))?;
         for (k, v) in file.grid {
             let values = match v {
                 toml::Value::Array(a) => a.iter().map(toml_scalar).collect::<Result<Vec<_>>>()?,
@@ -145,6 +146,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             grid.push((k, values));
         }
     }
+    args.train.check_finite()?;
     base = base.overlay(&args.train);
     if let Some(g) = &args.grid {
         for (k, v) in parse_grid(g)? {

@@ -36,6 +36,7 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
         Some(p) => TrainArgs::from_toml_file(p)?,
         None => TrainArgs::default(),
     };
+    args.train.check_finite()?;
     Ok(base.overlay(&args.train))
 }
 

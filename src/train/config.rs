@@ -107,7 +107,26 @@ impl TrainArgs {
     /// Reads a TOML file of train options.
     pub fn from_toml_file(path: &Path) -> Result<TrainArgs> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config {} is not valid (keys are the train flags, e.g. layers = 2)", path.display()))
+        let args: TrainArgs =
+            toml::from_str(&text).with_context(|| format!("config {} is not valid (keys are the train flags, e.g. layers = 2)", path.display()))?;
+        args.check_finite().with_context(|| format!("config {}", path.display()))?;
+        Ok(args)
+    }
+
+    /// The floating-point options with their values and the range each accepts.
+    fn floats(&self) -> [(&'static str, Option<f64>); 4] {
+        [("lr", self.lr), ("clip", self.clip), ("dropout", self.dropout), ("val-frac", self.val_frac)]
+    }
+
+    /// Refuses NaN and infinite values, naming the option: merging options goes
+    /// through JSON, which has neither, so they must never get that far.
+    pub fn check_finite(&self) -> Result<()> {
+        for (name, value) in self.floats() {
+            if let Some(v) = value.filter(|v| !v.is_finite()) {
+                bail!("--{name} {v}: not a finite number; --{name} must be {}", float_range(name));
+            }
+        }
+        Ok(())
     }
 
     /// `self` with every option `over` sets replacing ours.
@@ -119,7 +138,14 @@ impl TrainArgs {
                 b.insert(k.clone(), v.clone());
             }
         }
-        serde_json::from_value(base).expect("merged args deserialise")
+        let mut merged: TrainArgs = serde_json::from_value(base).expect("merged args deserialise");
+        // JSON turns NaN and infinity into null (unset): carry floats over as they are,
+        // so `resolve` refuses them instead of silently using the default.
+        merged.lr = over.lr.or(self.lr);
+        merged.clip = over.clip.or(self.clip);
+        merged.dropout = over.dropout.or(self.dropout);
+        merged.val_frac = over.val_frac.or(self.val_frac);
+        merged
     }
 
     /// Sets one option from `key=value` text (sweep grids), with the flag's name as key.
@@ -129,6 +155,10 @@ impl TrainArgs {
         let mut map = serde_json::to_value(&*self)?;
         let parsed: serde_json::Value = match value.parse::<f64>() {
             _ if value == "true" || value == "false" => serde_json::Value::Bool(value == "true"),
+            Ok(f) if !f.is_finite() => {
+                let range = if float_range(key).is_empty() { String::new() } else { format!("; {key} must be {}", float_range(key)) };
+                bail!("--grid {key}={value}: not a finite number{range}")
+            }
             Ok(_) if !value.contains(['.', 'e', 'E']) => serde_json::from_str(value)?,
             Ok(f) => serde_json::json!(f),
             Err(_) => serde_json::Value::String(value.into()),
@@ -183,7 +213,7 @@ impl TrainConfig {
         }
         let dropout = a.dropout.unwrap_or(0.0);
         if !(0.0..1.0).contains(&dropout) {
-            bail!("--dropout must be in [0, 1), got {dropout}");
+            bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
         }
         let epochs = a.epochs.unwrap_or(5);
         if epochs < 1 {
@@ -195,16 +225,16 @@ impl TrainConfig {
         }
         let lr = a.lr.unwrap_or(1e-3);
         if !(lr > 0.0 && lr.is_finite()) {
-            bail!("--lr must be a positive number, got {lr}");
+            bail!("--lr must be {}, got {lr}", float_range("lr"));
         }
         if let Some(c) = a.clip {
             if !(c > 0.0 && c.is_finite()) {
-                bail!("--clip must be a positive number, got {c}");
+                bail!("--clip must be {}, got {c}", float_range("clip"));
             }
         }
         let val_frac = a.val_frac.unwrap_or(0.0);
         if !(0.0..1.0).contains(&val_frac) {
-            bail!("--val-frac must be in [0, 1), got {val_frac}");
+            bail!("--val-frac must be {}, got {val_frac}", float_range("val-frac"));
         }
         if a.patience.is_some() && val_frac == 0.0 {
             bail!("--patience needs a validation split: add --val-frac (e.g. 0.1)");
@@ -283,6 +313,15 @@ impl TrainConfig {
         }
         name.push_str(&format!("-s{}", self.seed));
         name
+    }
+}
+
+/// What a floating-point option accepts, for error messages ("" for other options).
+fn float_range(name: &str) -> &'static str {
+    match name {
+        "lr" | "clip" => "a positive finite number",
+        "dropout" | "val-frac" => "in [0, 1)",
+        _ => "",
     }
 }
 
