@@ -50,3 +50,16 @@ fn non_finite_floats_are_refused_naming_the_flag_the_value_and_the_range() {
         .stderr(format!("imdb-rnn: sweep file {}: --lr inf: not a finite number; --lr must be a positive finite number\n", toml.display()));
     assert!(!tmp.path().join("runs").exists() && !tmp.path().join("home").exists(), "nothing was written");
 }
+
+#[test]
+fn a_sweep_name_outside_the_runs_root_is_refused_like_a_train_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["../esc", "/abs", "..", "", "a/b"] {
+        cmd(tmp.path())
+            .args(["sweep", "--imdb", "/nonexistent.tar.gz", "--grid", "seed=0", "--name", name])
+            .assert()
+            .code(1)
+            .stderr(format!("imdb-rnn: --name {name:?}: use letters, digits and - _ . = , + only (the run directory lives inside --runs-dir)\n"));
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing was created beside or inside the runs root");
+}

@@ -131,6 +131,7 @@ struct SweepFile {
 }
 
 pub fn run(args: &SweepArgs) -> Result<u8> {
+    let root = crate::train::config::run_dir(&args.runs_dir, &args.name)?;
     let mut base = TrainArgs::default();
     let mut grid = Vec::new();
     if let Some(path) = &args.config {
@@ -170,7 +171,6 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             planned.push((point_name(point), a));
         }
     }
-    let root = args.runs_dir.join(&args.name);
     if args.dry_run {
         for (name, _) in &planned {
             println!("{}", root.join(name).display());
