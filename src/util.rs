@@ -1,4 +1,5 @@
-//! Small shared helpers: atomic file writes and a seeded, version-stable RNG.
+//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, and a
+//! seeded, version-stable RNG.
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -44,6 +45,43 @@ pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The reader of stdout went away (`imdb-rnn summary runs | head -1`): not a failure.
+/// Commands stop writing and `main` exits 0 without a word, as ripgrep does.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes `bytes` to stdout. A closed pipe becomes [`StdoutClosed`]; other errors say
+/// it was stdout. (`println!` panics instead, exit 101.)
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+    }
+}
+
+/// `println!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::util::write_stdout(b"\n")? };
+    ($($arg:tt)*) => { $crate::util::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())? };
+}
+
+/// `print!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::util::write_stdout(format!($($arg)*).as_bytes())? };
 }
 
 /// SplitMix64: tiny, fast, and its stream never changes with a dependency upgrade, so a

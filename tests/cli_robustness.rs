@@ -63,3 +63,62 @@ fn a_sweep_name_outside_the_runs_root_is_refused_like_a_train_name() {
     }
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing was created beside or inside the runs root");
 }
+
+/// Flags of a tiny, quick run on the learnable fixture.
+const TINY: [&str; 12] = ["--hidden", "8", "--emb-dim", "4", "--epochs", "1", "--max-len", "30", "--lr", "0.01", "--batch-size", "32"];
+
+/// Trains `name` into `dir/runs` on `archive` (tiny model, one epoch).
+fn train_tiny(dir: &Path, archive: &Path, name: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    cmd(dir).arg("train").args(TINY).args(extra).arg("--imdb").arg(archive).args(["--name", name, "--quiet"]).assert()
+}
+
+/// Runs imdb-rnn with `args` and a stdout whose reader is already gone; returns the
+/// exit code and stderr.
+fn with_closed_stdout(dir: &Path, args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("imdb-rnn"))
+        .env("IMDB_RNN_HOME", dir.join("home"))
+        .env("IMDB_RNN_RUNS", dir.join("runs"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_stdout_writer_ends_quietly_with_exit_0_when_the_pipe_is_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 20);
+    train_tiny(tmp.path(), &archive, "r", &[]).success();
+    let run = tmp.path().join("runs/r");
+    let run = run.to_str().unwrap();
+    let runs = tmp.path().join("runs");
+    let archive_s = archive.to_str().unwrap();
+    for args in [
+        vec!["completions", "bash"],
+        vec!["man"],
+        vec!["info"],
+        vec!["summary", runs.to_str().unwrap()],
+        vec!["summary", "--format", "csv", runs.to_str().unwrap()],
+        vec!["predict", "--run", run, "a great movie"],
+        vec!["predict", "--run", run],
+        vec!["eval", "--run", run],
+        vec!["sweep", "--dry-run", "--grid", "seed=0,1"],
+    ] {
+        let (code, stderr) = with_closed_stdout(tmp.path(), &args, b"a great movie\nawful\n");
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "{args:?}");
+    }
+    // A run whose summary cannot be printed is still a finished run.
+    let train = ["train", "--hidden", "8", "--emb-dim", "4", "--epochs", "1", "--max-len", "30", "--json", "--quiet", "--name", "j", "--imdb", archive_s];
+    let (code, stderr) = with_closed_stdout(tmp.path(), &train, b"");
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join("j/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "finished");
+}

@@ -20,7 +20,7 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
             Source::Official(name.clone())
         };
         let path = fetch::resolve(&source, &home, &super::fetch_options(&args.source))?;
-        println!("{name}\t{}", path.display());
+        crate::outln!("{name}\t{}", path.display());
     }
     Ok(())
 }
@@ -46,9 +46,9 @@ pub fn data(args: &DataArgs) -> Result<()> {
         });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.render());
+        crate::out!("{}", report.render());
     }
     Ok(())
 }

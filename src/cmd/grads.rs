@@ -91,11 +91,11 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
     let figures = study_figures(&study, &finished)?;
     if args.json {
         let runs: Vec<_> = finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"study": study.display().to_string(), "grads_by_depth": combined.display().to_string(), "figures": figures.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(), "runs": runs}))?);
+        crate::outln!("{}", serde_json::to_string_pretty(&serde_json::json!({"study": study.display().to_string(), "grads_by_depth": combined.display().to_string(), "figures": figures.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(), "runs": runs}))?);
     } else {
-        println!("{}", combined.display());
+        crate::outln!("{}", combined.display());
         for f in figures {
-            println!("{}", f.display());
+            crate::outln!("{}", f.display());
         }
     }
     Ok(if failed > 0 { super::sweep::EXIT_SOME_FAILED } else { 0 })

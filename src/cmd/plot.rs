@@ -9,12 +9,12 @@ use std::path::Path;
 pub fn plot(args: &PlotArgs) -> Result<()> {
     for dir in &args.runs {
         for p in plots::plot_run(dir)? {
-            println!("{}", p.display());
+            crate::outln!("{}", p.display());
         }
     }
     if args.runs.len() > 1 {
         plots::learning_curves_overlay(&args.runs, &args.overlay)?;
-        println!("{}", args.overlay.display());
+        crate::outln!("{}", args.overlay.display());
     }
     Ok(())
 }
@@ -124,7 +124,7 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
     }
     html.push_str("</body></html>\n");
     crate::util::write_atomic(&args.out, html.as_bytes())?;
-    println!("{}", args.out.display());
+    crate::outln!("{}", args.out.display());
     Ok(())
 }
 

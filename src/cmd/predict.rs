@@ -66,9 +66,9 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             let label = if p > 0.5 { "positive" } else { "negative" };
             if args.json {
                 let row = Prediction { text: t, probability_positive: p as f64, label, tokens: *len as u32 };
-                println!("{}", serde_json::to_string(&row)?);
+                crate::outln!("{}", serde_json::to_string(&row)?);
             } else {
-                println!("{p:.4}\t{label}\t{}", t.chars().take(70).collect::<String>());
+                crate::outln!("{p:.4}\t{label}\t{}", t.chars().take(70).collect::<String>());
             }
         }
     }
@@ -130,15 +130,15 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             .collect(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!("run        {} ({})", report.run, report.weights);
-    println!("test       {} reviews, accuracy {:.4}, loss {:.4}", report.reviews, report.accuracy, report.loss);
-    println!("confusion  true neg {:>6}  false pos {:>6}", confusion[0][0], confusion[0][1]);
-    println!("           false neg {:>5}  true pos {:>7}", confusion[1][0], confusion[1][1]);
+    crate::outln!("run        {} ({})", report.run, report.weights);
+    crate::outln!("test       {} reviews, accuracy {:.4}, loss {:.4}", report.reviews, report.accuracy, report.loss);
+    crate::outln!("confusion  true neg {:>6}  false pos {:>6}", confusion[0][0], confusion[0][1]);
+    crate::outln!("           false neg {:>5}  true pos {:>7}", confusion[1][0], confusion[1][1]);
     for b in &report.by_length {
-        println!("length     {:<16} {:>6} reviews  accuracy {:.4}", b.bucket, b.reviews, b.accuracy);
+        crate::outln!("length     {:<16} {:>6} reviews  accuracy {:.4}", b.bucket, b.reviews, b.accuracy);
     }
     Ok(())
 }

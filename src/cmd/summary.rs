@@ -249,21 +249,21 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
     let rows = select(rows(&runs), &args.filters, args.sort.as_deref())?;
     match args.format {
         SummaryFormat::Markdown => {
-            print!("{}", markdown(&rows));
+            crate::out!("{}", markdown(&rows));
             if !failed.is_empty() {
-                println!("\nFailed before training (bad options):\n");
+                crate::outln!("\nFailed before training (bad options):\n");
                 for (dir, reason) in &failed {
-                    println!("- `{}`: {reason}", dir.display());
+                    crate::outln!("- `{}`: {reason}", dir.display());
                 }
             }
         }
-        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        SummaryFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&rows)?),
         SummaryFormat::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout());
+            let mut w = csv::Writer::from_writer(Vec::new());
             for r in &rows {
                 w.serialize(r)?;
             }
-            w.flush()?;
+            crate::util::write_stdout(&w.into_inner()?)?;
         }
     }
     Ok(())

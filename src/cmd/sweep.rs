@@ -173,7 +173,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
     }
     if args.dry_run {
         for (name, _) in &planned {
-            println!("{}", root.join(name).display());
+            crate::outln!("{}", root.join(name).display());
         }
         return Ok(0);
     }
@@ -197,9 +197,9 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             PointStatus::Stopped(_) => "stopped".into(),
         };
         if args.json {
-            println!("{}", serde_json::json!({"run": dir.display().to_string(), "status": word}));
+            crate::outln!("{}", serde_json::json!({"run": dir.display().to_string(), "status": word}));
         } else {
-            println!("{}\t{word}", dir.display());
+            crate::outln!("{}\t{word}", dir.display());
         }
         if let PointStatus::Stopped(code) = status {
             return report_outcome_stopped(code);

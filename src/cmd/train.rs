@@ -77,9 +77,9 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
     match outcome {
         Outcome::Finished(summary) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                println!(
+                crate::outln!(
                     "{}: test accuracy {:.4} (best {:.4} at epoch {}), {:.1} s/epoch -> {}",
                     summary.name,
                     summary.final_test_acc,
