@@ -65,9 +65,9 @@ fn a_sweep_name_outside_the_runs_root_is_refused_like_a_train_name() {
 }
 
 /// Flags of a tiny, quick run on the learnable fixture.
-const TINY: [&str; 12] = ["--hidden", "8", "--emb-dim", "4", "--epochs", "1", "--max-len", "30", "--lr", "0.01", "--batch-size", "32"];
+const TINY: [&str; 10] = ["--hidden", "8", "--emb-dim", "4", "--max-len", "30", "--lr", "0.01", "--batch-size", "32"];
 
-/// Trains `name` into `dir/runs` on `archive` (tiny model, one epoch).
+/// Trains `name` into `dir/runs` on `archive` (tiny model; 5 epochs unless `extra` says).
 fn train_tiny(dir: &Path, archive: &Path, name: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     cmd(dir).arg("train").args(TINY).args(extra).arg("--imdb").arg(archive).args(["--name", name, "--quiet"]).assert()
 }
@@ -96,7 +96,7 @@ fn with_closed_stdout(dir: &Path, args: &[&str], stdin: &[u8]) -> (Option<i32>, 
 fn every_stdout_writer_ends_quietly_with_exit_0_when_the_pipe_is_closed() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 20);
-    train_tiny(tmp.path(), &archive, "r", &[]).success();
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).success();
     let run = tmp.path().join("runs/r");
     let run = run.to_str().unwrap();
     let runs = tmp.path().join("runs");
@@ -121,4 +121,25 @@ fn every_stdout_writer_ends_quietly_with_exit_0_when_the_pipe_is_closed() {
     assert_eq!((code, stderr.as_str()), (Some(0), ""));
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join("j/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["status"], "finished");
+}
+
+#[test]
+fn a_run_directory_being_trained_is_refused_to_a_second_train_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    train_tiny(tmp.path(), &archive, "r", &[]).success();
+    // The lock `train` and `sweep` take, held here as another process would hold it.
+    let lock = std::fs::File::create(tmp.path().join("runs/.r.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let before = std::fs::read(tmp.path().join("runs/r/metrics.csv")).unwrap();
+    let dir = tmp.path().join("runs/r");
+    for extra in [&["--resume"][..], &["--seed", "1", "--resume"][..]] {
+        train_tiny(tmp.path(), &archive, "r", extra).code(1).stderr(format!(
+            "imdb-rnn: run directory {} is being trained by another process right now; wait for it to end, or choose another --name\n",
+            dir.display()
+        ));
+    }
+    assert_eq!(std::fs::read(tmp.path().join("runs/r/metrics.csv")).unwrap(), before, "untouched");
+    drop(lock);
+    train_tiny(tmp.path(), &archive, "r", &["--resume"]).success();
 }

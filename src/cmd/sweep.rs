@@ -81,15 +81,9 @@ pub enum PointStatus {
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
 pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let lock_path = parent.join(format!(".{name}.lock"));
-    let lock = std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Ok(PointStatus::Busy),
-        Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
-    }
+    let Some(_lock) = crate::train::run::try_lock_run(dir)? else {
+        return Ok(PointStatus::Busy);
+    };
     let paths = RunPaths::new(dir);
     if let Ok(bytes) = std::fs::read(paths.summary()) {
         if let Ok(s) = serde_json::from_slice::<Summary>(&bytes) {

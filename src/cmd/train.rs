@@ -62,6 +62,10 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let cfg = TrainConfig::resolve(&targs, glove_dim)?;
     let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
     let dir = config::run_dir(&args.runs_dir, &name)?;
+    // The lock a sweep takes for its points: two processes never train one directory.
+    let Some(_lock) = crate::train::run::try_lock_run(&dir)? else {
+        bail!("run directory {} is being trained by another process right now; wait for it to end, or choose another --name", dir.display());
+    };
     // Before any tensor work, so libtorch's threads inherit the blocked signals.
     let stop = StopFlags::install();
     let mut cache = super::DataCache::new(&args.source);

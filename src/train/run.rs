@@ -164,6 +164,22 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
     Ok(out)
 }
 
+/// Takes the exclusive lock of the run directory `dir` (the file `.NAME.lock` beside
+/// it, so it can be taken before the directory exists). `None` when another process
+/// holds it; the lock lasts as long as the returned file is open.
+pub fn try_lock_run(dir: &Path) -> Result<Option<File>> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lock_path = parent.join(format!(".{name}.lock"));
+    let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
+    }
+}
+
 /// The standard files of a run directory.
 pub struct RunPaths {
     pub dir: PathBuf,
