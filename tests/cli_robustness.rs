@@ -68,8 +68,10 @@ fn a_sweep_name_outside_the_runs_root_is_refused_like_a_train_name() {
 const TINY: [&str; 10] = ["--hidden", "8", "--emb-dim", "4", "--max-len", "30", "--lr", "0.01", "--batch-size", "32"];
 
 /// Trains `name` into `dir/runs` on `archive` (tiny model; 5 epochs unless `extra` says).
-fn train_tiny(dir: &Path, archive: &Path, name: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
-    cmd(dir).arg("train").args(TINY).args(extra).arg("--imdb").arg(archive).args(["--name", name, "--quiet"]).assert()
+fn train_tiny(dir: &Path, archive: &Path, name: &str, extra: &[&str]) -> assert_cmd::Command {
+    let mut c = cmd(dir);
+    c.arg("train").args(TINY).args(extra).arg("--imdb").arg(archive).args(["--name", name, "--quiet"]);
+    c
 }
 
 /// Runs imdb-rnn with `args` and a stdout whose reader is already gone; returns the
@@ -96,7 +98,7 @@ fn with_closed_stdout(dir: &Path, args: &[&str], stdin: &[u8]) -> (Option<i32>, 
 fn every_stdout_writer_ends_quietly_with_exit_0_when_the_pipe_is_closed() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 20);
-    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).success();
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).assert().success();
     let run = tmp.path().join("runs/r");
     let run = run.to_str().unwrap();
     let runs = tmp.path().join("runs");
@@ -127,19 +129,65 @@ fn every_stdout_writer_ends_quietly_with_exit_0_when_the_pipe_is_closed() {
 fn a_run_directory_being_trained_is_refused_to_a_second_train_process() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 10);
-    train_tiny(tmp.path(), &archive, "r", &[]).success();
+    train_tiny(tmp.path(), &archive, "r", &[]).assert().success();
     // The lock `train` and `sweep` take, held here as another process would hold it.
     let lock = std::fs::File::create(tmp.path().join("runs/.r.lock")).unwrap();
     lock.try_lock().unwrap();
     let before = std::fs::read(tmp.path().join("runs/r/metrics.csv")).unwrap();
     let dir = tmp.path().join("runs/r");
     for extra in [&["--resume"][..], &["--seed", "1", "--resume"][..]] {
-        train_tiny(tmp.path(), &archive, "r", extra).code(1).stderr(format!(
+        train_tiny(tmp.path(), &archive, "r", extra).assert().code(1).stderr(format!(
             "imdb-rnn: run directory {} is being trained by another process right now; wait for it to end, or choose another --name\n",
             dir.display()
         ));
     }
     assert_eq!(std::fs::read(tmp.path().join("runs/r/metrics.csv")).unwrap(), before, "untouched");
     drop(lock);
-    train_tiny(tmp.path(), &archive, "r", &["--resume"]).success();
+    train_tiny(tmp.path(), &archive, "r", &["--resume"]).assert().success();
+}
+
+#[test]
+fn a_sweep_rerun_with_a_changed_shared_option_is_refused_naming_the_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let sweep = |extra: &[&str]| {
+        let mut c = cmd(tmp.path());
+        c.args(["sweep", "--grid", "seed=0,1", "--quiet"]).args(extra).args(TINY).arg("--imdb").arg(&archive);
+        c.assert()
+    };
+    sweep(&["--epochs", "1"]).success();
+    let point = tmp.path().join("runs/sweep/seed=0");
+    for (extra, msg) in [
+        (&["--epochs", "2"][..], "--epochs is 1 there, 2 now"),
+        (&["--epochs", "2", "--dry-run"][..], "--epochs is 1 there, 2 now"),
+        (&["--epochs", "1", "--val-frac", "0.2"][..], "--val-frac is 0.0 there, 0.2 now"),
+        (&["--epochs", "1", "--clip", "1"][..], "--clip is unset there, 1.0 now"),
+    ] {
+        sweep(extra).code(1).stderr(format!(
+            "imdb-rnn: sweep point {} was run with other options ({msg}); run the sweep with its original options, or give it another --name\n",
+            point.display()
+        ));
+    }
+    let out = sweep(&["--epochs", "1"]).success().get_output().stdout.clone();
+    assert_eq!(String::from_utf8(out).unwrap().matches("already finished").count(), 2);
+    let metrics = std::fs::read_to_string(point.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "still the one-epoch run: {metrics}");
+}
+
+#[test]
+fn train_resume_with_a_changed_option_names_the_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).assert().success();
+    let dir = tmp.path().join("runs/r");
+    for (extra, what) in [
+        (&["--epochs", "2"][..], "--epochs is 1 there, 2 now"),
+        (&["--epochs", "1", "--seed", "3"][..], "--seed is 0 there, 3 now"),
+        (&["--epochs", "1", "--cell", "gru"][..], "--cell is lstm there, gru now"),
+    ] {
+        train_tiny(tmp.path(), &archive, "r", extra).arg("--resume").assert().code(1).stderr(format!(
+            "imdb-rnn: --resume: {} was trained with other options ({what}); use the same options, or another --name\n",
+            dir.display()
+        ));
+    }
 }

@@ -165,6 +165,9 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             planned.push((point_name(point), a));
         }
     }
+    for (name, a) in &planned {
+        refuse_changed_options(&root.join(name), a)?;
+    }
     if args.dry_run {
         for (name, _) in &planned {
             crate::outln!("{}", root.join(name).display());
@@ -200,6 +203,28 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
         }
     }
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { 0 })
+}
+
+/// A point's directory holds the run of its whole configuration, not just its grid
+/// values: rerunning a sweep with a changed shared option (say --epochs) must not
+/// report the old runs as finished, so it is refused, naming the option.
+fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
+    let (Ok(record), Ok(now)) = (super::train::read_record(dir), TrainConfig::resolve(args, None)) else {
+        // No run yet, or options the point itself will report as failed.
+        return Ok(());
+    };
+    // The embedding rows come from the data, and a GloVe file sets the embedding size.
+    let mut ignore = vec!["model.vocab_size"];
+    if now.model.embedding.uses_glove() && args.emb_dim.is_none() {
+        ignore.push("model.recurrent.input_size");
+    }
+    match crate::train::config::first_difference(&record.config, &now, &ignore) {
+        Some(what) => bail!(
+            "sweep point {} was run with other options ({what}); run the sweep with its original options, or give it another --name",
+            dir.display()
+        ),
+        None => Ok(()),
+    }
 }
 
 fn report_outcome_stopped(code: u8) -> Result<u8> {

@@ -131,7 +131,8 @@ pub fn train_prepared(
         )
         .with_context(|| format!("{} is not a config.json of imdb-rnn", paths.config().display()))?;
         if record.config != *cfg {
-            bail!("--resume: {} was trained with other options; use the same options, or another --name", dir.display());
+            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
+            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
         }
     } else if paths.config().exists() {
         bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());

@@ -325,6 +325,50 @@ fn float_range(name: &str) -> &'static str {
     }
 }
 
+/// The first option in which two configurations differ, e.g. `--epochs is 1 there, 2
+/// now`, found by walking their JSON (so options added later are covered too). Paths
+/// in `ignore` (such as `model.vocab_size`) are not compared.
+pub fn first_difference(there: &TrainConfig, now: &TrainConfig, ignore: &[&str]) -> Option<String> {
+    let (a, b) = (serde_json::to_value(there).ok()?, serde_json::to_value(now).ok()?);
+    let (path, x, y) = differing_leaf(&a, &b, "", ignore)?;
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "unset".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(format!("{} is {} there, {} now", option_of(&path), show(&x), show(&y)))
+}
+
+fn differing_leaf(a: &serde_json::Value, b: &serde_json::Value, path: &str, ignore: &[&str]) -> Option<(String, serde_json::Value, serde_json::Value)> {
+    if ignore.contains(&path) || a == b {
+        return None;
+    }
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let null = serde_json::Value::Null;
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                differing_leaf(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), &sub, ignore)
+            })
+        }
+        _ => Some((path.to_string(), a.clone(), b.clone())),
+    }
+}
+
+/// The flag behind a path of [`TrainConfig`]'s JSON.
+fn option_of(path: &str) -> String {
+    match path {
+        "model.vocab_size" => "the data's vocabulary (embedding rows)".into(),
+        "encode.vocab_size" => "--vocab-size".into(),
+        "model.embedding" => "--emb".into(),
+        "model.recurrent.num_layers" => "--layers".into(),
+        "model.recurrent.hidden_size" => "--hidden".into(),
+        "model.recurrent.input_size" => "--emb-dim".into(),
+        _ => format!("--{}", path.rsplit('.').next().unwrap_or(path).replace('_', "-")),
+    }
+}
+
 /// Parses `auto|cpu|cuda|cuda:N` into a device, checking that CUDA is there if asked for.
 pub fn parse_device(spec: &str) -> Result<tch::Device> {
     let cuda = tch::Cuda::is_available();
