@@ -191,3 +191,35 @@ fn train_resume_with_a_changed_option_names_the_option() {
         ));
     }
 }
+
+/// A copy of the finished run `from` as a run that has not finished an epoch yet (a
+/// sweep point still running): config.json (with `epochs` changed so it is its own
+/// configuration) and a metrics.csv holding only the header.
+fn fake_unfinished_run(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut record: serde_json::Value = serde_json::from_slice(&std::fs::read(from.join("config.json")).unwrap()).unwrap();
+    record["config"]["epochs"] = 7.into();
+    std::fs::write(to.join("config.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+    std::fs::copy(from.join("vocab.json"), to.join("vocab.json")).unwrap();
+    let metrics = std::fs::read_to_string(from.join("metrics.csv")).unwrap();
+    std::fs::write(to.join("metrics.csv"), format!("{}\n", metrics.lines().next().unwrap())).unwrap();
+}
+
+#[test]
+fn report_and_summary_show_runs_without_a_finished_epoch_as_unfinished() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    train_tiny(tmp.path(), &archive, "done", &["--epochs", "1"]).assert().success();
+    let runs = tmp.path().join("runs");
+    fake_unfinished_run(&runs.join("done"), &runs.join("running"));
+    let out = tmp.path().join("report.html");
+    cmd(tmp.path()).arg("report").arg(&runs).arg("--out").arg(&out).assert().success();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("unfinished: no epoch completed yet"), "the running run is listed");
+    assert!(html.contains("final test accuracy"), "the finished run is reported");
+    let table = cmd(tmp.path()).arg("summary").arg(&runs).assert().success().get_output().stdout.clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(!table.contains("NaN"), "{table}");
+    let row = table.lines().find(|l| l.contains("| 7 |")).expect("a row for the unfinished configuration");
+    assert!(row.contains("| unfinished | unfinished | - | - |"), "{row}");
+}

@@ -198,6 +198,17 @@ pub fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<
 }
 
 impl Row {
+    /// "0.8123 ± 0.0040", or "unfinished" for a configuration none of whose runs has
+    /// finished (still running, stopped, or failed): there is no accuracy to show.
+    pub fn accuracy(&self, mean: f64, std: f64) -> String {
+        if self.finished == 0 { "unfinished".into() } else { format!("{mean:.4} ± {std:.4}") }
+    }
+
+    /// A mean over finished runs with one decimal, or "-" when none has finished.
+    pub fn number(&self, mean: f64) -> String {
+        if self.finished == 0 { "-".into() } else { format!("{mean:.1}") }
+    }
+
     fn default_for_columns() -> Row {
         Row {
             cell: String::new(),
@@ -232,9 +243,9 @@ pub fn markdown(rows: &[Row]) -> String {
     );
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.1} | {:.1} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.cell, r.layers, r.hidden, if r.bidirectional { "yes" } else { "no" }, r.emb, r.readout, r.epochs, r.subset, r.seeds,
-            r.final_acc, r.final_acc_std, r.best_acc, r.best_acc_std, r.best_epoch, r.epoch_seconds, r.parameters, r.failed
+            r.accuracy(r.final_acc, r.final_acc_std), r.accuracy(r.best_acc, r.best_acc_std), r.number(r.best_epoch), r.number(r.epoch_seconds), r.parameters, r.failed
         ));
     }
     s
