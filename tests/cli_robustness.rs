@@ -223,3 +223,122 @@ fn report_and_summary_show_runs_without_a_finished_epoch_as_unfinished() {
     let row = table.lines().find(|l| l.contains("| 7 |")).expect("a row for the unfinished configuration");
     assert!(row.contains("| unfinished | unfinished | - | - |"), "{row}");
 }
+
+/// A small tmpfs mounted for a test (root only), unmounted when dropped.
+struct Tmpfs {
+    dir: std::path::PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a `size` tmpfs (e.g. "14m") at `dir`; `None`, with the reason printed,
+    /// when that is not possible (not root, no mount).
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir: dir.to_path_buf() }),
+            Ok(o) => {
+                eprintln!("skipped: cannot mount a tmpfs (needs root): {}", String::from_utf8_lossy(&o.stderr).trim());
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn resize(&self, size: &str) {
+        let status = std::process::Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.dir).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+/// Files under `dir` (recursively) whose name marks a temp file.
+fn temp_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(temp_files(&e.path()));
+        } else if e.file_name().to_string_lossy().contains(".tmp") {
+            out.push(e.path().display().to_string());
+        }
+    }
+    out
+}
+
+/// A model whose checkpoint (weights and Adam's moments) is about 12 MB: the first one
+/// fits a 14 MB disk, the second cannot be written beside it.
+const BIG_CHECKPOINT: [&str; 8] = ["--hidden", "512", "--emb-dim", "4", "--max-len", "20", "--batch-size", "64"];
+
+#[test]
+fn full_disk_as_root_train_exits_1_naming_the_file_and_keeps_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("runs"), "14m") else { return };
+    let dir = disk.dir.join("r");
+    let train = || {
+        let mut c = cmd(tmp.path());
+        c.args(["train", "--epochs", "3", "--name", "r", "--quiet"]).args(BIG_CHECKPOINT).arg("--imdb").arg(&archive);
+        c
+    };
+    train().assert().code(1).stderr(format!("imdb-rnn: cannot write {}: No space left on device (os error 28)\n", dir.join("checkpoint.ot").display()));
+    assert_eq!(temp_files(&disk.dir), Vec::<String>::new(), "temp files removed");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("checkpoint.json")).unwrap()).unwrap();
+    assert_eq!(state["epoch"], 1, "the epoch-1 checkpoint is the last good one");
+    // With room again, the run resumes from it and finishes.
+    disk.resize("64m");
+    train().arg("--resume").assert().success();
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 4, "{metrics}");
+}
+
+#[test]
+fn full_disk_as_root_a_sweep_records_the_failed_points_and_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("runs"), "14m") else { return };
+    let out = cmd(tmp.path())
+        .args(["sweep", "--grid", "seed=0,1", "--epochs", "3", "--quiet"])
+        .args(BIG_CHECKPOINT)
+        .arg("--imdb")
+        .arg(&archive)
+        .assert()
+        .code(4)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    for seed in [0, 1] {
+        let point = disk.dir.join(format!("sweep/seed={seed}"));
+        assert!(out.contains(&format!("{}\tfailed: cannot write {}", point.display(), point.display())), "{out}");
+    }
+    assert!(out.contains("No space left on device"), "{out}");
+    assert_eq!(temp_files(&disk.dir), Vec::<String>::new(), "temp files removed");
+}
+
+#[test]
+fn full_disk_as_root_a_figure_is_never_left_cut_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("runs"), "14m") else { return };
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "2"]).assert().success();
+    let dir = disk.dir.join("r");
+    std::fs::remove_file(dir.join("learning_curves.png")).unwrap();
+    // Fill the disk.
+    let mut filler = std::fs::File::create(disk.dir.join("filler")).unwrap();
+    use std::io::Write;
+    while filler.write_all(&[0u8; 4096]).is_ok() {}
+    let err = cmd(tmp.path()).arg("plot").arg(&dir).assert().code(1).get_output().stderr.clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.starts_with(&format!("imdb-rnn: cannot draw {}", dir.join("learning_curves.png").display())), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!dir.join("learning_curves.png").exists(), "no PNG cut short under its name");
+    assert_eq!(temp_files(&disk.dir), Vec::<String>::new(), "temp files removed");
+}

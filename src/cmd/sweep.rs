@@ -106,8 +106,14 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
         Ok(Outcome::Diverged(msg)) => Ok(PointStatus::Failed(msg)),
         Err(e) => {
             let reason = format!("{e:#}");
-            std::fs::create_dir_all(dir)?;
-            Summary::failed(name, &reason, &[]).write(&paths.summary())?;
+            // Best effort: on a full disk the record cannot be written either, and the
+            // sweep must still go on to its other points.
+            let recorded = std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))
+                .and_then(|()| Summary::failed(name, &reason, &[]).write(&paths.summary()));
+            if let Err(e) = recorded {
+                eprintln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
+            }
             Ok(PointStatus::Failed(reason))
         }
     }

@@ -518,8 +518,12 @@ fn save_checkpoint(paths: &RunPaths, model: &Classifier, adam: &Adam, names: &[S
         named.push((format!("adam.v.{n}"), adam.v[i].shallow_clone()));
     }
     named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
-    crate::util::save_tensors_atomic(&named, &paths.checkpoint())?;
-    crate::util::write_atomic(&paths.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes())
+    // Both files are written before either replaces its old version: a full disk
+    // leaves the previous checkpoint whole and consistent.
+    let weights = crate::util::stage_tensors(&named, &paths.checkpoint())?;
+    let state = crate::util::stage(&paths.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes(), true)?;
+    weights.commit()?;
+    state.commit()
 }
 
 fn load_checkpoint(paths: &RunPaths, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<CheckpointState> {

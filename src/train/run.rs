@@ -90,24 +90,24 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 /// flushing every line.
 pub struct CsvAppender {
     file: File,
+    path: PathBuf,
 }
 
 impl CsvAppender {
     pub fn open(path: &Path, header: &str) -> Result<CsvAppender> {
-        let new = !path.exists() || std::fs::metadata(path)?.len() == 0;
-        let mut file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let new = !path.exists() || std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len() == 0;
+        let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut csv = CsvAppender { file, path: path.to_path_buf() };
         if new {
-            writeln!(file, "{header}")?;
+            csv.line(header)?;
         }
-        Ok(CsvAppender { file })
+        Ok(csv)
     }
     pub fn line(&mut self, line: &str) -> Result<()> {
-        writeln!(self.file, "{line}")?;
-        Ok(())
+        writeln!(self.file, "{line}").with_context(|| format!("cannot write {}", self.path.display()))
     }
     pub fn flush(&mut self) -> Result<()> {
-        self.file.flush()?;
-        Ok(())
+        self.file.flush().with_context(|| format!("cannot write {}", self.path.display()))
     }
 }
 
