@@ -97,6 +97,11 @@ impl Write for SharedBuffer {
     }
 }
 
+/// A libtorch error as its first line, about `path` (the rest is C++ stack frames).
+pub fn torch_error(e: tch::TchError, path: &Path) -> anyhow::Error {
+    anyhow::anyhow!("cannot read {}: {}", path.display(), first_line(&e.to_string()))
+}
+
 /// The first line of a libtorch error, whose message goes on with ~20 lines of C++
 /// stack frames.
 pub fn first_line(message: &str) -> &str {

@@ -342,3 +342,57 @@ fn full_disk_as_root_a_figure_is_never_left_cut_short() {
     assert!(!dir.join("learning_curves.png").exists(), "no PNG cut short under its name");
     assert_eq!(temp_files(&disk.dir), Vec::<String>::new(), "temp files removed");
 }
+
+#[test]
+fn a_truncated_or_missing_weights_file_is_one_line_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).assert().success();
+    let dir = tmp.path().join("runs/r");
+    let model = dir.join("model.ot");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    for args in [vec!["predict", "--run", dir.to_str().unwrap(), "great"], vec!["eval", "--run", dir.to_str().unwrap()]] {
+        let err = cmd(tmp.path()).args(&args).assert().code(1).get_output().stderr.clone();
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("imdb-rnn: cannot read {}: ", model.display())), "{err}");
+    }
+    // Without model.ot (a run that has not finished) the checkpoint is used, and said so.
+    std::fs::remove_file(&model).unwrap();
+    let out = cmd(tmp.path()).args(["eval", "--run", dir.to_str().unwrap()]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with(&format!("run        {} (checkpoint.ot)\n", dir.display())), "{stdout}");
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains(&format!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display())), "{stderr}");
+    std::fs::remove_file(dir.join("checkpoint.ot")).unwrap();
+    cmd(tmp.path()).args(["predict", "--run", dir.to_str().unwrap(), "great"]).assert().code(1).stderr(format!(
+        "imdb-rnn: {} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume\n",
+        dir.display()
+    ));
+}
+
+#[test]
+fn predict_decodes_non_utf8_stdin_lines_lossily_and_keeps_the_good_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).assert().success();
+    let dir = tmp.path().join("runs/r");
+    let out = cmd(tmp.path()).args(["predict", "--run", dir.to_str().unwrap()]).write_stdin(b"a great movie\nbad \xff\xfe bytes\nawful\n".to_vec()).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let texts: Vec<&str> = stdout.lines().map(|l| l.rsplit('\t').next().unwrap()).collect();
+    assert_eq!(texts, ["a great movie", "bad \u{fffd}\u{fffd} bytes", "awful"]);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(stderr, "imdb-rnn: warning: stdin line 2 is not valid UTF-8; its undecodable bytes were replaced by U+FFFD\n");
+}
+
+#[test]
+fn imdb_pointing_at_a_text_file_says_it_is_not_an_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let review = tmp.path().join("review.txt");
+    std::fs::write(&review, "What a wonderful film, I loved every minute of it.\n").unwrap();
+    cmd(tmp.path()).arg("data").arg("--imdb").arg(&review).assert().code(1).stderr(format!(
+        "imdb-rnn: --imdb {}: not an aclImdb archive (neither .tar.gz nor .tar); pass aclImdb_v1.tar.gz or its unpacked directory (imdb-rnn fetch imdb downloads it)\n",
+        review.display()
+    ));
+}

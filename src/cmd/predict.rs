@@ -11,8 +11,18 @@ use std::io::BufRead;
 use std::path::Path;
 use tch::Tensor;
 
-/// Loads a run's vocabulary and model (final weights, or best.ot).
-pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<(super::train::RunRecord, Vocab, Classifier)> {
+/// A run's configuration, vocabulary and model, and which weights file was loaded.
+pub struct LoadedRun {
+    pub record: super::train::RunRecord,
+    pub vocab: Vocab,
+    pub model: Classifier,
+    /// `model.ot`, `best.ot`, or `checkpoint.ot` for a run that has not finished.
+    pub weights: String,
+}
+
+/// Loads a run's vocabulary and model (final weights, or best.ot). A run without
+/// model.ot (not finished) uses its last checkpoint, and says so on stderr.
+pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     let record = super::train::read_record(dir)?;
     let paths = RunPaths::new(dir);
     let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
@@ -23,15 +33,39 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<(super::train::R
     let weights = if weights.exists() || best { weights } else { paths.checkpoint() };
     let mut model = Classifier::new(&record.config.model, device, None)?;
     if weights == paths.checkpoint() {
-        let saved: std::collections::HashMap<String, Tensor> = Tensor::load_multi_with_device(&weights, device)
-            .with_context(|| format!("{} has no trained weights yet (no model.ot or checkpoint.ot)", dir.display()))?
-            .into_iter()
-            .collect();
+        if !weights.exists() {
+            anyhow::bail!("{} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume", dir.display());
+        }
+        eprintln!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display());
+        let saved: std::collections::HashMap<String, Tensor> =
+            Tensor::load_multi_with_device(&weights, device).map_err(|e| crate::util::torch_error(e, &weights))?.into_iter().collect();
         model.copy_from(&saved, "model.", &weights)?;
     } else {
         model.load(&weights)?;
     }
-    Ok((record, vocab, model))
+    let weights = weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(LoadedRun { record, vocab, model, weights })
+}
+
+/// Reviews, one per line of `input`. A line that is not valid UTF-8 is decoded with
+/// its bad bytes replaced (and named on stderr) instead of rejecting the whole input.
+fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, line) in input.split(b'\n').enumerate() {
+        let mut line = line.context("cannot read stdin")?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        let text = match String::from_utf8(line) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("imdb-rnn: warning: stdin line {} is not valid UTF-8; its undecodable bytes were replaced by U+FFFD", i + 1);
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        out.push(text);
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -43,10 +77,10 @@ struct Prediction<'a> {
 }
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let (record, vocab, model) = load_run(&args.run, &args.device, false)?;
+    let LoadedRun { record, vocab, model, .. } = load_run(&args.run, &args.device, false)?;
     let max_len = record.config.encode.max_len;
     let texts: Vec<String> = if args.texts.is_empty() {
-        std::io::stdin().lock().lines().collect::<std::io::Result<_>>().context("cannot read stdin")?
+        read_review_lines(std::io::stdin().lock())?
     } else {
         args.texts.clone()
     };
@@ -95,7 +129,7 @@ pub struct LengthBucket {
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let (record, _vocab, model) = load_run(&args.run, &args.device, args.best)?;
+    let LoadedRun { record, model, weights, .. } = load_run(&args.run, &args.device, args.best)?;
     let mut source = args.source.clone();
     if source.imdb.is_none() {
         source.imdb = Some(record.archive.clone());
@@ -118,7 +152,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     let report = EvalReport {
         run: args.run.display().to_string(),
-        weights: if args.best { "best.ot".into() } else { "model.ot".into() },
+        weights,
         reviews: probs.len(),
         accuracy,
         loss,

@@ -530,7 +530,7 @@ fn load_checkpoint(paths: &RunPaths, model: &mut Classifier, adam: &mut Adam, na
     let state: CheckpointState = serde_json::from_slice(&std::fs::read(paths.checkpoint_state())?)
         .with_context(|| format!("{} is corrupt; delete the run directory to start over", paths.checkpoint_state().display()))?;
     let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(paths.checkpoint(), model.device)
-        .with_context(|| format!("cannot read {}", paths.checkpoint().display()))?
+        .map_err(|e| crate::util::torch_error(e, &paths.checkpoint()))?
         .into_iter()
         .collect();
     let step = saved.get("meta.adam_step").map(|t| t.int64_value(&[])).unwrap_or(-1);
