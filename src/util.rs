@@ -63,6 +63,26 @@ pub fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<Staged> {
     Ok(staged)
 }
 
+/// Removes the temp files (`.NAME.tmpPID`, see [`stage`]) in `dir` left by processes
+/// that no longer run (killed mid-write), so they do not pile up (an 8 MB cache temp
+/// each). Best effort; a live process's temp files are left alone.
+pub fn remove_stale_temp_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_file_pid(&name) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a temp file name `.NAME.tmpPID` (or `.NAME.tmpPID.png`).
+pub fn temp_file_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".tmp")?;
+    tail.strip_suffix(".png").unwrap_or(tail).parse().ok()
+}
+
 /// Saves named tensors (libtorch's `.ot` format) through a temp file and a rename, so
 /// a crash never leaves a partial weights file under its final name. libtorch only
 /// serialises into memory: its own file writer throws from a destructor when the disk
@@ -209,6 +229,15 @@ mod tests {
         assert_eq!(sorted, (0..100).collect::<Vec<_>>());
         assert_ne!(a, Rng::new(2).permutation(100));
         assert_eq!(a, Rng::new(1).permutation(100));
+    }
+
+    #[test]
+    fn temp_file_names_give_their_process_id_and_nothing_else_does() {
+        assert_eq!(temp_file_pid(".checkpoint.ot.tmp123"), Some(123));
+        assert_eq!(temp_file_pid(".learning_curves.png.tmp9.png"), Some(9));
+        for other in ["checkpoint.ot", ".x.lock", ".a.tmp", ".a.tmpx1", "a.tmp12"] {
+            assert_eq!(temp_file_pid(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -396,3 +396,66 @@ fn imdb_pointing_at_a_text_file_says_it_is_not_an_archive() {
         review.display()
     ));
 }
+
+#[test]
+fn temp_files_of_dead_processes_are_removed_on_start_and_live_ones_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    // A pid that is not running: a child that has exited and been reaped.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let live = std::process::id();
+    let cache = tmp.path().join("home/cache");
+    let run = tmp.path().join("runs/r");
+    for dir in [&cache, &run] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(format!(".x.bin.tmp{dead}")), b"orphan").unwrap();
+        std::fs::write(dir.join(format!(".y.bin.tmp{live}")), b"in use").unwrap();
+    }
+    // The run directory holds only temp files: a run killed before its config.json.
+    train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).assert().success();
+    for dir in [&cache, &run] {
+        assert!(!dir.join(format!(".x.bin.tmp{dead}")).exists(), "orphan removed from {}", dir.display());
+        assert!(dir.join(format!(".y.bin.tmp{live}")).exists(), "a live process's temp file is kept in {}", dir.display());
+    }
+}
+
+#[test]
+fn quiet_surprises_are_said_out_loud() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    // --glove without a GloVe embedding.
+    let glove = write_glove_4d(tmp.path());
+    let out = train_tiny(tmp.path(), &archive, "g", &["--epochs", "1", "--glove", glove.to_str().unwrap()]).assert().success();
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains(&format!("imdb-rnn: warning: --glove {} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it", glove.display())),
+        "{err}"
+    );
+    // --subset above the data's size: warned, and config.json records what was used.
+    let out = train_tiny(tmp.path(), &archive, "n", &["--epochs", "1", "--subset", "1000"]).assert().success();
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("imdb-rnn: warning: --subset 1000 is more than the data holds (20 train, 20 test reviews); using all of them (config.json records 20)"), "{err}");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(tmp.path().join("runs/n/config.json")).unwrap()).unwrap();
+    assert_eq!(record["config"]["subset"], 20);
+    train_tiny(tmp.path(), &archive, "n", &["--epochs", "1", "--subset", "1000", "--resume"]).assert().success();
+    // An existing folder that is not a run directory is not written into.
+    let foreign = tmp.path().join("runs/notes");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("todo.txt"), "mine").unwrap();
+    train_tiny(tmp.path(), &archive, "notes", &["--epochs", "1"]).assert().code(1).stderr(format!(
+        "imdb-rnn: {} exists and is not a run directory (no config.json); choose another --name or --runs-dir\n",
+        foreign.display()
+    ));
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
+    // An empty or punctuation-only review.
+    let run = tmp.path().join("runs/n");
+    let out = cmd(tmp.path()).args(["predict", "--run", run.to_str().unwrap(), "great", "", "?!..."]).assert().success();
+    assert_eq!(String::from_utf8(out.get_output().stdout.clone()).unwrap().lines().count(), 3);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    for i in [2, 3] {
+        assert!(err.contains(&format!("imdb-rnn: warning: review {i} has no words (empty or punctuation only)")), "{err}");
+    }
+    assert!(!err.contains("review 1 "), "{err}");
+}

@@ -85,11 +85,17 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         args.texts.clone()
     };
     let _guard = tch::no_grad_guard();
-    for chunk in texts.chunks(256) {
+    for (done, chunk) in texts.chunks(256).enumerate().map(|(c, chunk)| (c * 256, chunk)) {
         let mut ids = Vec::with_capacity(chunk.len() * max_len);
         let mut lengths = Vec::with_capacity(chunk.len());
-        for t in chunk {
+        for (i, t) in chunk.iter().enumerate() {
             let (row, len) = encode_text(t, &vocab, max_len);
+            if len == 0 {
+                eprintln!(
+                    "imdb-rnn: warning: review {} has no words (empty or punctuation only); its probability reflects the model, not the review",
+                    done + i + 1
+                );
+            }
             ids.extend(row.into_iter().map(|i| i as i64));
             lengths.push(len as i64);
         }

@@ -62,6 +62,8 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let cfg = TrainConfig::resolve(&targs, glove_dim)?;
     let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
     let dir = config::run_dir(&args.runs_dir, &name)?;
+    refuse_foreign_directory(&dir)?;
+    warn_unused_glove(&targs);
     // The lock a sweep takes for its points: two processes never train one directory.
     let Some(_lock) = crate::train::run::try_lock_run(&dir)? else {
         bail!("run directory {} is being trained by another process right now; wait for it to end, or choose another --name", dir.display());
@@ -74,6 +76,29 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
     let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
     report_outcome(outcome, &dir, args.json)
+}
+
+/// `--name` must not write into a folder of something else: a directory that exists,
+/// holds files (other than temp files of a run killed early) and has no config.json is
+/// not a run directory.
+fn refuse_foreign_directory(dir: &Path) -> Result<()> {
+    let occupied = std::fs::read_dir(dir)
+        .is_ok_and(|entries| entries.flatten().any(|e| crate::util::temp_file_pid(&e.file_name().to_string_lossy()).is_none()));
+    if occupied && !RunPaths::new(dir).config().exists() {
+        bail!("{} exists and is not a run directory (no config.json); choose another --name or --runs-dir", dir.display());
+    }
+    Ok(())
+}
+
+/// `--glove` only matters with `--emb glove-frozen|glove-tuned`; say so rather than
+/// ignore it (a value from IMDB_RNN_GLOVE, set for every run, is not worth a warning).
+fn warn_unused_glove(args: &TrainArgs) {
+    let from_env = std::env::var("IMDB_RNN_GLOVE").ok();
+    if let Some(g) = args.glove.as_ref().filter(|g| Some(*g) != from_env.as_ref()) {
+        if !args.emb.is_some_and(|e| e.uses_glove()) {
+            eprintln!("imdb-rnn: warning: --glove {g} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it");
+        }
+    }
 }
 
 /// Prints the end of a run and maps it to an exit status.
@@ -123,6 +148,18 @@ pub fn train_prepared(
     // when the corpus has fewer distinct words).
     let mut cfg = cfg.clone();
     cfg.model.vocab_size = data.vocab.len() as i64;
+    if let Some(n) = cfg.subset {
+        // Record what is used, not what was asked for.
+        let largest = data.train.len().max(data.test.len());
+        if n > largest {
+            eprintln!(
+                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
+                data.train.len(),
+                data.test.len()
+            );
+            cfg.subset = Some(largest);
+        }
+    }
     let cfg = &cfg;
     let paths = RunPaths::new(dir);
     if resume {
@@ -138,6 +175,7 @@ pub fn train_prepared(
         bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    crate::util::remove_stale_temp_files(dir);
     let selected = train::select_data(cfg, data);
     if let Some(g) = glove {
         if progress {
