@@ -459,3 +459,51 @@ fn quiet_surprises_are_said_out_loud() {
     }
     assert!(!err.contains("review 1 "), "{err}");
 }
+
+#[test]
+fn plot_redraws_the_figures_of_a_gradient_study_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    cmd(tmp.path()).args(["grads", "--cells", "rnn", "--depth", "1,2", "--epochs", "1", "--name", "st", "--quiet"]).args(TINY).arg("--imdb").arg(&archive).assert().success();
+    let study = tmp.path().join("runs/st");
+    let figure = study.join("grad_vs_depth.png");
+    std::fs::remove_file(&figure).unwrap();
+    let out = cmd(tmp.path()).arg("plot").arg(&study).assert().success();
+    let listed = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(listed.lines().any(|l| l == figure.to_str().unwrap()), "{listed}");
+    assert!(figure.is_file());
+}
+
+#[test]
+fn default_run_names_include_every_option_that_differs_from_its_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let train = |extra: &[&str]| {
+        let mut c = cmd(tmp.path());
+        c.args(["train", "--quiet", "--hidden", "8", "--max-len", "30"]).args(extra).arg("--imdb").arg(&archive);
+        c.assert().success();
+    };
+    train(&["--epochs", "1"]);
+    train(&["--epochs", "2"]);
+    train(&["--epochs", "1", "--clip", "1", "--lr", "0.01", "--layers", "2", "--dropout", "0.1", "--readout", "last"]);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path().join("runs")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
+    names.sort();
+    assert_eq!(names, ["lstm-l1-h8-random-final-e1-len30-s0", "lstm-l1-h8-random-final-e2-len30-s0", "lstm-l2-h8-random-last-drop0.1-e1-lr0.01-clip1-len30-s0"]);
+}
+
+#[test]
+fn eval_says_which_data_it_scores_and_odd_options_are_warned_or_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 10);
+    let out = train_tiny(tmp.path(), &archive, "r", &["--epochs", "1", "--subset", "12", "--dropout", "0.3"]).assert().success();
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("imdb-rnn: warning: --dropout 0.3 has no effect with one layer (it applies between recurrent layers); add --layers 2 or more"), "{err}");
+    let run = tmp.path().join("runs/r");
+    let out = cmd(tmp.path()).args(["eval", "--run", run.to_str().unwrap()]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains(&format!("\ndata       {} (the run's own, from config.json), test split, the run's seeded --subset 12\n", archive.display())), "{stdout}");
+    // 20 training reviews at batch size 32: one step per epoch.
+    train_tiny(tmp.path(), &archive, "g", &["--epochs", "1", "--grad-every", "5"]).assert().code(1).stderr(
+        "imdb-rnn: --grad-every 5 is more than the 1 steps of an epoch (20 training reviews, batch size 32): some epochs would log no gradient; use at most 1\n",
+    );
+}

@@ -122,6 +122,38 @@ fn write_grads_by_depth(study: &Path, runs: &[(Cell, i64, PathBuf)]) -> Result<P
     Ok(path)
 }
 
+/// A study directory (written by `imdb-rnn grads`: grads_by_depth.csv and one run
+/// directory per cell and depth) has its figures redrawn by `imdb-rnn plot`.
+pub fn is_study(dir: &Path) -> bool {
+    dir.join("grads_by_depth.csv").is_file() && !dir.join("config.json").exists()
+}
+
+/// Redraws a study's figures from its finished runs, cells and depths read from their
+/// config.json.
+pub fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
+    let mut runs: Vec<(Cell, i64, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(study).with_context(|| format!("cannot read {}", study.display()))?.flatten() {
+        let dir = entry.path();
+        let finished = std::fs::read(dir.join("summary.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<crate::train::run::Summary>(&b).ok())
+            .is_some_and(|s| s.status == "finished");
+        if let (true, Ok(record)) = (finished, super::train::read_record(&dir)) {
+            let r = &record.config.model.recurrent;
+            runs.push((r.cell, r.num_layers, dir));
+        }
+    }
+    if runs.is_empty() {
+        bail!("{} is a gradient study with no finished run to draw", study.display());
+    }
+    runs.sort_by_key(|(c, d, _)| (c.name(), *d));
+    let mut figures = study_figures(study, &runs)?;
+    for (_, _, dir) in &runs {
+        figures.extend(plots::plot_run(dir)?);
+    }
+    Ok(figures)
+}
+
 /// The study's figures: first-layer norm against depth, dL/dx_t against t, learning
 /// curves overlaid, plus each run's own figures.
 fn study_figures(study: &Path, runs: &[(Cell, i64, PathBuf)]) -> Result<Vec<PathBuf>> {

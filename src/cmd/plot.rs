@@ -8,7 +8,8 @@ use std::path::Path;
 
 pub fn plot(args: &PlotArgs) -> Result<()> {
     for dir in &args.runs {
-        for p in plots::plot_run(dir)? {
+        let figures = if super::grads::is_study(dir) { super::grads::redraw_study(dir)? } else { plots::plot_run(dir)? };
+        for p in figures {
             crate::outln!("{}", p.display());
         }
     }

@@ -174,6 +174,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         return Ok(());
     }
     crate::outln!("run        {} ({})", report.run, report.weights);
+    // Without --imdb the run's own archive is scored, and always with its own --subset.
+    let subset = record.config.subset.map(|n| format!(", the run's seeded --subset {n}")).unwrap_or_default();
+    let origin = if args.source.imdb.is_none() { " (the run's own, from config.json)" } else { "" };
+    crate::outln!("data       {archive}{origin}, test split{subset}", archive = source.imdb.as_deref().unwrap_or_default());
     crate::outln!("test       {} reviews, accuracy {:.4}, loss {:.4}", report.reviews, report.accuracy, report.loss);
     crate::outln!("confusion  true neg {:>6}  false pos {:>6}", confusion[0][0], confusion[0][1]);
     crate::outln!("           false neg {:>5}  true pos {:>7}", confusion[1][0], confusion[1][1]);

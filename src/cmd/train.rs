@@ -64,6 +64,12 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let dir = config::run_dir(&args.runs_dir, &name)?;
     refuse_foreign_directory(&dir)?;
     warn_unused_glove(&targs);
+    if cfg.model.recurrent.num_layers == 1 && cfg.model.recurrent.dropout > 0.0 {
+        eprintln!(
+            "imdb-rnn: warning: --dropout {} has no effect with one layer (it applies between recurrent layers); add --layers 2 or more",
+            cfg.model.recurrent.dropout
+        );
+    }
     // The lock a sweep takes for its points: two processes never train one directory.
     let Some(_lock) = crate::train::run::try_lock_run(&dir)? else {
         bail!("run directory {} is being trained by another process right now; wait for it to end, or choose another --name", dir.display());
@@ -177,6 +183,15 @@ pub fn train_prepared(
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
     crate::util::remove_stale_temp_files(dir);
     let selected = train::select_data(cfg, data);
+    let steps_per_epoch = selected.train.len().div_ceil(cfg.batch_size);
+    if cfg.grad_every > steps_per_epoch {
+        bail!(
+            "--grad-every {} is more than the {steps_per_epoch} steps of an epoch ({} training reviews, batch size {}): some epochs would log no gradient; use at most {steps_per_epoch}",
+            cfg.grad_every,
+            selected.train.len(),
+            cfg.batch_size
+        );
+    }
     if let Some(g) = glove {
         if progress {
             eprintln!(

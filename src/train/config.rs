@@ -290,8 +290,8 @@ impl TrainConfig {
         })
     }
 
-    /// A readable run name from the options that usually vary, e.g.
-    /// `lstm-l3-h128-random-final-s0`.
+    /// A readable run name from the options, e.g. `lstm-l3-h128-random-final-s0`, or
+    /// `gru-l1-h128-random-last-e10-clip1-len400-s0` with non-default options.
     pub fn default_name(&self) -> String {
         let r = &self.model.recurrent;
         let mut name = r.cell.name().to_string();
@@ -308,6 +308,26 @@ impl TrainConfig {
             EmbeddingMode::GloveTuned => "glove-tuned",
         };
         name.push_str(&format!("-{emb}-{:?}", self.model.readout).to_lowercase());
+        // Every other option that differs from its default, so a README command rerun
+        // with one of them changed gets its own directory.
+        let optional = [
+            (r.input_size != 100, format!("-emb{}", r.input_size)),
+            (r.dropout != 0.0, format!("-drop{}", r.dropout)),
+            (self.epochs != 5, format!("-e{}", self.epochs)),
+            (self.batch_size != 64, format!("-b{}", self.batch_size)),
+            (self.lr != 1e-3, format!("-lr{}", self.lr)),
+            (self.clip.is_some(), format!("-clip{}", self.clip.unwrap_or_default())),
+            (self.val_frac != 0.0, format!("-val{}", self.val_frac)),
+            (self.patience.is_some(), format!("-pat{}", self.patience.unwrap_or_default())),
+            (self.encode.vocab_size != 10_000, format!("-vocab{}", self.encode.vocab_size)),
+            (self.encode.max_len != 200, format!("-len{}", self.encode.max_len)),
+            (self.grad_every != 0, format!("-grads{}", self.grad_every)),
+        ];
+        for (differs, part) in optional {
+            if differs {
+                name.push_str(&part);
+            }
+        }
         if let Some(n) = self.subset {
             name.push_str(&format!("-n{n}"));
         }
