@@ -96,7 +96,7 @@ pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &
 pub fn stage_tensors<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<Staged> {
     let buffer = SharedBuffer::default();
     tch::Tensor::save_multi_to_stream(named, buffer.clone())
-        .map_err(|e| anyhow::anyhow!("{}", first_line(&e.to_string()).to_string()))
+        .map_err(|e| anyhow::anyhow!("{}", first_line(&e.to_string())))
         .with_context(|| format!("cannot serialise the tensors of {}", path.display()))?;
     let bytes = std::mem::take(&mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()));
     stage(path, &bytes, true)

@@ -185,10 +185,11 @@ fn train_resume_with_a_changed_option_names_the_option() {
         (&["--epochs", "1", "--seed", "3"][..], "--seed is 0 there, 3 now"),
         (&["--epochs", "1", "--cell", "gru"][..], "--cell is lstm there, gru now"),
     ] {
-        train_tiny(tmp.path(), &archive, "r", extra).arg("--resume").assert().code(1).stderr(format!(
-            "imdb-rnn: --resume: {} was trained with other options ({what}); use the same options, or another --name\n",
-            dir.display()
-        ));
+        train_tiny(tmp.path(), &archive, "r", extra)
+            .arg("--resume")
+            .assert()
+            .code(1)
+            .stderr(format!("imdb-rnn: --resume: {} was trained with other options ({what}); use the same options, or another --name\n", dir.display()));
     }
 }
 
@@ -364,12 +365,16 @@ fn a_truncated_or_missing_weights_file_is_one_line_naming_the_file() {
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(stdout.starts_with(&format!("run        {} (checkpoint.ot)\n", dir.display())), "{stdout}");
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(stderr.contains(&format!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display())),
+        "{stderr}"
+    );
     std::fs::remove_file(dir.join("checkpoint.ot")).unwrap();
-    cmd(tmp.path()).args(["predict", "--run", dir.to_str().unwrap(), "great"]).assert().code(1).stderr(format!(
-        "imdb-rnn: {} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume\n",
-        dir.display()
-    ));
+    cmd(tmp.path())
+        .args(["predict", "--run", dir.to_str().unwrap(), "great"])
+        .assert()
+        .code(1)
+        .stderr(format!("imdb-rnn: {} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume\n", dir.display()));
 }
 
 #[test]
@@ -378,7 +383,11 @@ fn predict_decodes_non_utf8_stdin_lines_lossily_and_keeps_the_good_lines() {
     let archive = learnable_archive(tmp.path(), 10);
     train_tiny(tmp.path(), &archive, "r", &["--epochs", "1"]).assert().success();
     let dir = tmp.path().join("runs/r");
-    let out = cmd(tmp.path()).args(["predict", "--run", dir.to_str().unwrap()]).write_stdin(b"a great movie\nbad \xff\xfe bytes\nawful\n".to_vec()).assert().success();
+    let out = cmd(tmp.path())
+        .args(["predict", "--run", dir.to_str().unwrap()])
+        .write_stdin(b"a great movie\nbad \xff\xfe bytes\nawful\n".to_vec())
+        .assert()
+        .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let texts: Vec<&str> = stdout.lines().map(|l| l.rsplit('\t').next().unwrap()).collect();
     assert_eq!(texts, ["a great movie", "bad \u{fffd}\u{fffd} bytes", "awful"]);
@@ -430,13 +439,19 @@ fn quiet_surprises_are_said_out_loud() {
     let out = train_tiny(tmp.path(), &archive, "g", &["--epochs", "1", "--glove", glove.to_str().unwrap()]).assert().success();
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(
-        err.contains(&format!("imdb-rnn: warning: --glove {} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it", glove.display())),
+        err.contains(&format!(
+            "imdb-rnn: warning: --glove {} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it",
+            glove.display()
+        )),
         "{err}"
     );
     // --subset above the data's size: warned, and config.json records what was used.
     let out = train_tiny(tmp.path(), &archive, "n", &["--epochs", "1", "--subset", "1000"]).assert().success();
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(err.contains("imdb-rnn: warning: --subset 1000 is more than the data holds (20 train, 20 test reviews); using all of them (config.json records 20)"), "{err}");
+    assert!(
+        err.contains("imdb-rnn: warning: --subset 1000 is more than the data holds (20 train, 20 test reviews); using all of them (config.json records 20)"),
+        "{err}"
+    );
     let record: serde_json::Value = serde_json::from_slice(&std::fs::read(tmp.path().join("runs/n/config.json")).unwrap()).unwrap();
     assert_eq!(record["config"]["subset"], 20);
     train_tiny(tmp.path(), &archive, "n", &["--epochs", "1", "--subset", "1000", "--resume"]).assert().success();
@@ -444,10 +459,10 @@ fn quiet_surprises_are_said_out_loud() {
     let foreign = tmp.path().join("runs/notes");
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("todo.txt"), "mine").unwrap();
-    train_tiny(tmp.path(), &archive, "notes", &["--epochs", "1"]).assert().code(1).stderr(format!(
-        "imdb-rnn: {} exists and is not a run directory (no config.json); choose another --name or --runs-dir\n",
-        foreign.display()
-    ));
+    train_tiny(tmp.path(), &archive, "notes", &["--epochs", "1"])
+        .assert()
+        .code(1)
+        .stderr(format!("imdb-rnn: {} exists and is not a run directory (no config.json); choose another --name or --runs-dir\n", foreign.display()));
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
     // An empty or punctuation-only review.
     let run = tmp.path().join("runs/n");
@@ -464,7 +479,13 @@ fn quiet_surprises_are_said_out_loud() {
 fn plot_redraws_the_figures_of_a_gradient_study_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 10);
-    cmd(tmp.path()).args(["grads", "--cells", "rnn", "--depth", "1,2", "--epochs", "1", "--name", "st", "--quiet"]).args(TINY).arg("--imdb").arg(&archive).assert().success();
+    cmd(tmp.path())
+        .args(["grads", "--cells", "rnn", "--depth", "1,2", "--epochs", "1", "--name", "st", "--quiet"])
+        .args(TINY)
+        .arg("--imdb")
+        .arg(&archive)
+        .assert()
+        .success();
     let study = tmp.path().join("runs/st");
     let figure = study.join("grad_vs_depth.png");
     std::fs::remove_file(&figure).unwrap();
@@ -486,9 +507,16 @@ fn default_run_names_include_every_option_that_differs_from_its_default() {
     train(&["--epochs", "1"]);
     train(&["--epochs", "2"]);
     train(&["--epochs", "1", "--clip", "1", "--lr", "0.01", "--layers", "2", "--dropout", "0.1", "--readout", "last"]);
-    let mut names: Vec<String> = std::fs::read_dir(tmp.path().join("runs")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect();
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
     names.sort();
-    assert_eq!(names, ["lstm-l1-h8-random-final-e1-len30-s0", "lstm-l1-h8-random-final-e2-len30-s0", "lstm-l2-h8-random-last-drop0.1-e1-lr0.01-clip1-len30-s0"]);
+    assert_eq!(
+        names,
+        ["lstm-l1-h8-random-final-e1-len30-s0", "lstm-l1-h8-random-final-e2-len30-s0", "lstm-l2-h8-random-last-drop0.1-e1-lr0.01-clip1-len30-s0"]
+    );
 }
 
 #[test]
@@ -497,11 +525,17 @@ fn eval_says_which_data_it_scores_and_odd_options_are_warned_or_refused() {
     let archive = learnable_archive(tmp.path(), 10);
     let out = train_tiny(tmp.path(), &archive, "r", &["--epochs", "1", "--subset", "12", "--dropout", "0.3"]).assert().success();
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(err.contains("imdb-rnn: warning: --dropout 0.3 has no effect with one layer (it applies between recurrent layers); add --layers 2 or more"), "{err}");
+    assert!(
+        err.contains("imdb-rnn: warning: --dropout 0.3 has no effect with one layer (it applies between recurrent layers); add --layers 2 or more"),
+        "{err}"
+    );
     let run = tmp.path().join("runs/r");
     let out = cmd(tmp.path()).args(["eval", "--run", run.to_str().unwrap()]).assert().success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert!(stdout.contains(&format!("\ndata       {} (the run's own, from config.json), test split, the run's seeded --subset 12\n", archive.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("\ndata       {} (the run's own, from config.json), test split, the run's seeded --subset 12\n", archive.display())),
+        "{stdout}"
+    );
     // 20 training reviews at batch size 32: one step per epoch.
     train_tiny(tmp.path(), &archive, "g", &["--epochs", "1", "--grad-every", "5"]).assert().code(1).stderr(
         "imdb-rnn: --grad-every 5 is more than the 1 steps of an epoch (20 training reviews, batch size 32): some epochs would log no gradient; use at most 1\n",

@@ -39,7 +39,7 @@ fn deep_lstm_runs_hit_by_thousands_of_signals_still_stop_cleanly_on_sigint() {
     let runs = tmp.path().join("runs");
     for run in 0..4 {
         let name = format!("storm{run}");
-        let mut child = deep_lstm(&home, &archive, &runs, &name, libc::SIGUSR1);
+        let child = deep_lstm(&home, &archive, &runs, &name, libc::SIGUSR1);
         wait_for_steps(&runs, &name, 5);
         let pid = child.id() as libc::pid_t;
         // Before the fix about one storm in five ended in glibc's heap-corruption abort.
