@@ -64,6 +64,14 @@ fn a_sweep_name_outside_the_runs_root_is_refused_like_a_train_name() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing was created beside or inside the runs root");
 }
 
+fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
 /// Flags of a tiny, quick run on the learnable fixture.
 const TINY: [&str; 10] = ["--hidden", "8", "--emb-dim", "4", "--max-len", "30", "--lr", "0.01", "--batch-size", "32"];
 
@@ -362,9 +370,9 @@ fn a_truncated_or_missing_weights_file_is_one_line_naming_the_file() {
     // Without model.ot (a run that has not finished) the checkpoint is used, and said so.
     std::fs::remove_file(&model).unwrap();
     let out = cmd(tmp.path()).args(["eval", "--run", dir.to_str().unwrap()]).assert().success();
-    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stdout = stdout_of(&out);
     assert!(stdout.starts_with(&format!("run        {} (checkpoint.ot)\n", dir.display())), "{stdout}");
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert!(
         stderr.contains(&format!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display())),
         "{stderr}"
@@ -388,10 +396,10 @@ fn predict_decodes_non_utf8_stdin_lines_lossily_and_keeps_the_good_lines() {
         .write_stdin(b"a great movie\nbad \xff\xfe bytes\nawful\n".to_vec())
         .assert()
         .success();
-    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stdout = stdout_of(&out);
     let texts: Vec<&str> = stdout.lines().map(|l| l.rsplit('\t').next().unwrap()).collect();
     assert_eq!(texts, ["a great movie", "bad \u{fffd}\u{fffd} bytes", "awful"]);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let stderr = stderr_of(&out);
     assert_eq!(stderr, "imdb-rnn: warning: stdin line 2 is not valid UTF-8; its undecodable bytes were replaced by U+FFFD\n");
 }
 
@@ -437,7 +445,7 @@ fn quiet_surprises_are_said_out_loud() {
     // --glove without a GloVe embedding.
     let glove = write_glove_4d(tmp.path());
     let out = train_tiny(tmp.path(), &archive, "g", &["--epochs", "1", "--glove", glove.to_str().unwrap()]).assert().success();
-    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let err = stderr_of(&out);
     assert!(
         err.contains(&format!(
             "imdb-rnn: warning: --glove {} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it",
@@ -447,7 +455,7 @@ fn quiet_surprises_are_said_out_loud() {
     );
     // --subset above the data's size: warned, and config.json records what was used.
     let out = train_tiny(tmp.path(), &archive, "n", &["--epochs", "1", "--subset", "1000"]).assert().success();
-    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let err = stderr_of(&out);
     assert!(
         err.contains("imdb-rnn: warning: --subset 1000 is more than the data holds (20 train, 20 test reviews); using all of them (config.json records 20)"),
         "{err}"
@@ -467,8 +475,8 @@ fn quiet_surprises_are_said_out_loud() {
     // An empty or punctuation-only review.
     let run = tmp.path().join("runs/n");
     let out = cmd(tmp.path()).args(["predict", "--run", run.to_str().unwrap(), "great", "", "?!..."]).assert().success();
-    assert_eq!(String::from_utf8(out.get_output().stdout.clone()).unwrap().lines().count(), 3);
-    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(stdout_of(&out).lines().count(), 3);
+    let err = stderr_of(&out);
     for i in [2, 3] {
         assert!(err.contains(&format!("imdb-rnn: warning: review {i} has no words (empty or punctuation only)")), "{err}");
     }
@@ -490,7 +498,7 @@ fn plot_redraws_the_figures_of_a_gradient_study_folder() {
     let figure = study.join("grad_vs_depth.png");
     std::fs::remove_file(&figure).unwrap();
     let out = cmd(tmp.path()).arg("plot").arg(&study).assert().success();
-    let listed = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let listed = stdout_of(&out);
     assert!(listed.lines().any(|l| l == figure.to_str().unwrap()), "{listed}");
     assert!(figure.is_file());
 }
@@ -524,14 +532,14 @@ fn eval_says_which_data_it_scores_and_odd_options_are_warned_or_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 10);
     let out = train_tiny(tmp.path(), &archive, "r", &["--epochs", "1", "--subset", "12", "--dropout", "0.3"]).assert().success();
-    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let err = stderr_of(&out);
     assert!(
         err.contains("imdb-rnn: warning: --dropout 0.3 has no effect with one layer (it applies between recurrent layers); add --layers 2 or more"),
         "{err}"
     );
     let run = tmp.path().join("runs/r");
     let out = cmd(tmp.path()).args(["eval", "--run", run.to_str().unwrap()]).assert().success();
-    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stdout = stdout_of(&out);
     assert!(
         stdout.contains(&format!("\ndata       {} (the run's own, from config.json), test split, the run's seeded --subset 12\n", archive.display())),
         "{stdout}"

@@ -8,7 +8,6 @@ use crate::report::plots;
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `1..8`, `1..=8` (both inclusive) or `1,2,4,8`.
@@ -115,10 +114,8 @@ fn write_grads_by_depth(study: &Path, runs: &[(Cell, i64, PathBuf)]) -> Result<P
             }
         }
     }
-    std::fs::create_dir_all(study)?;
     let path = study.join("grads_by_depth.csv");
-    let mut f = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(out.as_bytes())?;
+    crate::util::write_atomic(&path, out.as_bytes())?;
     Ok(path)
 }
 
