@@ -25,6 +25,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`| head`): nothing more to say, nothing failed.
+        Err(err) if err.downcast_ref::<imdb_rnn::util::StdoutClosed>().is_some() => ExitCode::SUCCESS,
         Err(err) => {
             // One line, with the whole context chain.
             eprintln!("imdb-rnn: {err:#}");
@@ -49,8 +51,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Plot(a) => cmd::plot::plot(&a).map(|_| 0),
         Report(a) => cmd::plot::report(&a).map(|_| 0),
         Completions(a) => {
-            clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut std::io::stdout());
-            Ok(0)
+            let mut script = Vec::new();
+            clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut script);
+            imdb_rnn::util::write_stdout(&script).map(|_| 0)
         }
         Man(a) => cmd::man::run(&a).map(|_| 0),
     }

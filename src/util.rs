@@ -1,4 +1,5 @@
-//! Small shared helpers: atomic file writes and a seeded, version-stable RNG.
+//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, and a
+//! seeded, version-stable RNG.
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -13,35 +14,155 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// may leave the renamed file incomplete, which only files that verify themselves (a
 /// checksummed cache) can afford.
 pub fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+    stage(path, bytes, sync)?.commit()
+}
+
+/// A complete new version of a file, written under a temp name beside it: [`commit`]
+/// renames it into place; dropped uncommitted, it is removed. Staging several files
+/// before committing any keeps files that belong together (a checkpoint's weights and
+/// its state) consistent when the disk fills up.
+///
+/// [`commit`]: Staged::commit
+pub struct Staged {
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `bytes` under a temp name beside `path` (see [`Staged`]).
+pub fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<Staged> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+    let staged = Staged { tmp: dir.join(format!(".{name}.tmp{}", std::process::id())), path: path.to_path_buf(), committed: false };
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&staged.tmp)?;
         f.write_all(bytes)?;
         if sync {
             f.sync_all()?;
         }
-        drop(f);
-        std::fs::rename(&tmp, path)
+        Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    written.with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(staged)
 }
 
-/// Saves named tensors (libtorch's `.ot` format) through a temp file and a rename, so a
-/// crash never leaves a partial weights file under its final name.
-pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let result = tch::Tensor::save_multi(named, &tmp).map_err(anyhow::Error::from).and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Removes the temp files (`.NAME.tmpPID`, see [`stage`]) in `dir` left by processes
+/// that no longer run (killed mid-write), so they do not pile up (an 8 MB cache temp
+/// each). Best effort; a live process's temp files are left alone.
+pub fn remove_stale_temp_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_file_pid(&name) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The process id in a temp file name `.NAME.tmpPID` (or `.NAME.tmpPID.png`).
+pub fn temp_file_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".tmp")?;
+    tail.strip_suffix(".png").unwrap_or(tail).parse().ok()
+}
+
+/// Saves named tensors (libtorch's `.ot` format) through a temp file and a rename, so
+/// a crash never leaves a partial weights file under its final name. libtorch only
+/// serialises into memory: its own file writer throws from a destructor when the disk
+/// is full, which aborts the process (`terminate ... c10::Error`), so the file is
+/// written here, where a full disk is an ordinary error naming the file.
+pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<()> {
+    stage_tensors(named, path)?.commit()
+}
+
+/// [`save_tensors_atomic`], staged (see [`Staged`]).
+pub fn stage_tensors<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<Staged> {
+    let buffer = SharedBuffer::default();
+    tch::Tensor::save_multi_to_stream(named, buffer.clone())
+        .map_err(|e| anyhow::anyhow!("{}", first_line(&e.to_string())))
+        .with_context(|| format!("cannot serialise the tensors of {}", path.display()))?;
+    let bytes = std::mem::take(&mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()));
+    stage(path, &bytes, true)
+}
+
+/// A `Write` into memory that can be handed over by value (libtorch's stream writer
+/// wants `'static`) and read back afterwards.
+#[derive(Clone, Default)]
+struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A libtorch error as its first line, about `path` (the rest is C++ stack frames).
+pub fn torch_error(e: tch::TchError, path: &Path) -> anyhow::Error {
+    anyhow::anyhow!("cannot read {}: {}", path.display(), first_line(&e.to_string()))
+}
+
+/// The first line of a libtorch error, whose message goes on with ~20 lines of C++
+/// stack frames.
+pub fn first_line(message: &str) -> &str {
+    message.lines().find(|l| !l.trim().is_empty()).unwrap_or(message).trim_end()
+}
+
+/// The reader of stdout went away (`imdb-rnn summary runs | head -1`): not a failure.
+/// Commands stop writing and `main` exits 0 without a word, as ripgrep does.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes `bytes` to stdout. A closed pipe becomes [`StdoutClosed`]; other errors say
+/// it was stdout. (`println!` panics instead, exit 101.)
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+    }
+}
+
+/// `println!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::util::write_stdout(b"\n")? };
+    ($($arg:tt)*) => { $crate::util::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())? };
+}
+
+/// `print!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::util::write_stdout(format!($($arg)*).as_bytes())? };
 }
 
 /// SplitMix64: tiny, fast, and its stream never changes with a dependency upgrade, so a
@@ -112,6 +233,15 @@ mod tests {
         assert_eq!(sorted, (0..100).collect::<Vec<_>>());
         assert_ne!(a, Rng::new(2).permutation(100));
         assert_eq!(a, Rng::new(1).permutation(100));
+    }
+
+    #[test]
+    fn temp_file_names_give_their_process_id_and_nothing_else_does() {
+        assert_eq!(temp_file_pid(".checkpoint.ot.tmp123"), Some(123));
+        assert_eq!(temp_file_pid(".learning_curves.png.tmp9.png"), Some(9));
+        for other in ["checkpoint.ot", ".x.lock", ".a.tmp", ".a.tmpx1", "a.tmp12"] {
+            assert_eq!(temp_file_pid(other), None, "{other}");
+        }
     }
 
     #[test]

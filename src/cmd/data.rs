@@ -16,7 +16,7 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
     for name in &names {
         let source = if name == "imdb" { Source::parse(args.source.imdb.as_deref().unwrap_or("imdb")) } else { Source::Official(name.clone()) };
         let path = fetch::resolve(&source, &home, &super::fetch_options(&args.source))?;
-        println!("{name}\t{}", path.display());
+        crate::outln!("{name}\t{}", path.display());
     }
     Ok(())
 }
@@ -37,9 +37,9 @@ pub fn data(args: &DataArgs) -> Result<()> {
         report.glove = Some(GloveReport { file: path.display().to_string(), dim: m.dim, coverage_ratio: m.coverage.ratio(), coverage: m.coverage });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.render());
+        crate::out!("{}", report.render());
     }
     Ok(())
 }

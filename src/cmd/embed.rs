@@ -34,7 +34,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     let words = query_words(&args.words)?;
     let (vocab, learned, run_glove) = match &args.run {
         Some(dir) => {
-            let (record, vocab, model) = super::predict::load_run(dir, "cpu", false)?;
+            let super::predict::LoadedRun { record, vocab, model, .. } = super::predict::load_run(dir, "cpu", false)?;
             let dim = model.embedding.size()[1] as usize;
             let data = Vec::<f32>::try_from(model.embedding.detach().to_device(tch::Device::Cpu).flatten(0, -1))?;
             (vocab, Some((dim, data)), record.config.glove)
@@ -83,9 +83,9 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         })
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
-        print!("{}", text(&reports, learned.is_some(), glove.is_some()));
+        crate::out!("{}", text(&reports, learned.is_some(), glove.is_some()));
     }
     Ok(())
 }

@@ -8,7 +8,6 @@ use crate::report::plots;
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `1..8`, `1..=8` (both inclusive) or `1,2,4,8`.
@@ -46,6 +45,7 @@ pub const GRADS_BY_DEPTH_HEADER: &str = "cell,depth,epoch,layer,direction,parame
 pub fn run(args: &GradsArgs) -> Result<u8> {
     let cells = parse_cells(&args.cells)?;
     let depths = parse_depths(&args.depth)?;
+    args.train.check_finite()?;
     if args.train.layers.is_some() {
         bail!("grads: --layers is what the study varies; give the depths with --depth (e.g. --depth 1..8)");
     }
@@ -90,16 +90,16 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
     let figures = study_figures(&study, &finished)?;
     if args.json {
         let runs: Vec<_> = finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({"study": study.display().to_string(), "grads_by_depth": combined.display().to_string(), "figures": figures.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(), "runs": runs})
             )?
         );
     } else {
-        println!("{}", combined.display());
+        crate::outln!("{}", combined.display());
         for f in figures {
-            println!("{}", f.display());
+            crate::outln!("{}", f.display());
         }
     }
     Ok(if failed > 0 { super::sweep::EXIT_SOME_FAILED } else { 0 })
@@ -119,11 +119,41 @@ fn write_grads_by_depth(study: &Path, runs: &[(Cell, i64, PathBuf)]) -> Result<P
             }
         }
     }
-    std::fs::create_dir_all(study)?;
     let path = study.join("grads_by_depth.csv");
-    let mut f = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(out.as_bytes())?;
+    crate::util::write_atomic(&path, out.as_bytes())?;
     Ok(path)
+}
+
+/// A study directory (written by `imdb-rnn grads`: grads_by_depth.csv and one run
+/// directory per cell and depth) has its figures redrawn by `imdb-rnn plot`.
+pub fn is_study(dir: &Path) -> bool {
+    dir.join("grads_by_depth.csv").is_file() && !dir.join("config.json").exists()
+}
+
+/// Redraws a study's figures from its finished runs, cells and depths read from their
+/// config.json.
+pub fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
+    let mut runs: Vec<(Cell, i64, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(study).with_context(|| format!("cannot read {}", study.display()))?.flatten() {
+        let dir = entry.path();
+        let finished = std::fs::read(dir.join("summary.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<crate::train::run::Summary>(&b).ok())
+            .is_some_and(|s| s.status == "finished");
+        if let (true, Ok(record)) = (finished, super::train::read_record(&dir)) {
+            let r = &record.config.model.recurrent;
+            runs.push((r.cell, r.num_layers, dir));
+        }
+    }
+    if runs.is_empty() {
+        bail!("{} is a gradient study with no finished run to draw", study.display());
+    }
+    runs.sort_by_key(|(c, d, _)| (c.name(), *d));
+    let mut figures = study_figures(study, &runs)?;
+    for (_, _, dir) in &runs {
+        figures.extend(plots::plot_run(dir)?);
+    }
+    Ok(figures)
 }
 
 /// The study's figures: first-layer norm against depth, dL/dx_t against t, learning

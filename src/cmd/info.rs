@@ -65,22 +65,22 @@ impl Info {
 pub fn run(args: &InfoArgs) -> Result<()> {
     let info = Info::gather();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&info)?);
         return Ok(());
     }
-    println!("imdb-rnn   {} ({})", info.imdb_rnn, if info.git.is_empty() { "no git hash" } else { info.git });
-    println!("libtorch   {}", info.libtorch);
-    println!("cuda       {}", if info.cuda_available { format!("available, {} device(s)", info.cuda_devices) } else { "not available".into() });
-    println!(
+    crate::outln!("imdb-rnn   {} ({})", info.imdb_rnn, if info.git.is_empty() { "no git hash" } else { info.git });
+    crate::outln!("libtorch   {}", info.libtorch);
+    crate::outln!("cuda       {}", if info.cuda_available { format!("available, {} device(s)", info.cuda_devices) } else { "not available".into() });
+    crate::outln!(
         "cudnn      {}",
         match info.cudnn_version {
             Some(v) => format!("available (version {v})"),
             None => "not available".into(),
         }
     );
-    println!("threads    {} (CPU)", info.cpu_threads);
+    crate::outln!("threads    {} (CPU)", info.cpu_threads);
     let cpu = &info.cpu;
-    println!(
+    crate::outln!(
         "denormals  {} ({}); OpenMP wait policy {}",
         cpu.denormals.name(),
         match cpu.denormals_flushed {
@@ -90,12 +90,12 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         },
         cpu.omp_wait_policy.as_deref().unwrap_or("libgomp's default")
     );
-    println!("data home  {} (set IMDB_RNN_HOME to change)", info.data_home);
+    crate::outln!("data home  {} (set IMDB_RNN_HOME to change)", info.data_home);
     if info.cached.is_empty() {
-        println!("cached     nothing yet");
+        crate::outln!("cached     nothing yet");
     }
     for f in &info.cached {
-        println!("cached     {} ({})", f.path, crate::util::human_bytes(f.bytes));
+        crate::outln!("cached     {} ({})", f.path, crate::util::human_bytes(f.bytes));
     }
     Ok(())
 }

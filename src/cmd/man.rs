@@ -3,13 +3,12 @@ use crate::cli::{Cli, ManArgs};
 use crate::util::write_atomic;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
-use std::io::Write;
 
 pub fn run(args: &ManArgs) -> Result<()> {
     let cmd = Cli::command();
     let Some(dir) = &args.out else {
         let page = render(cmd)?;
-        std::io::stdout().write_all(&page).context("cannot write the man page to stdout")?;
+        crate::util::write_stdout(&page)?;
         return Ok(());
     };
     let mut written = 0usize;

@@ -8,13 +8,14 @@ use std::path::Path;
 
 pub fn plot(args: &PlotArgs) -> Result<()> {
     for dir in &args.runs {
-        for p in plots::plot_run(dir)? {
-            println!("{}", p.display());
+        let figures = if super::grads::is_study(dir) { super::grads::redraw_study(dir)? } else { plots::plot_run(dir)? };
+        for p in figures {
+            crate::outln!("{}", p.display());
         }
     }
     if args.runs.len() > 1 {
         plots::learning_curves_overlay(&args.runs, &args.overlay)?;
-        println!("{}", args.overlay.display());
+        crate::outln!("{}", args.overlay.display());
     }
     Ok(())
 }
@@ -77,9 +78,9 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
     for r in &rows {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.cell, r.layers, r.hidden, if r.bidirectional { "yes" } else { "no" }, escape(&r.emb), escape(&r.readout), r.epochs, r.subset, r.seeds,
-            r.at_best_val(), r.final_acc, r.final_acc_std, r.best_acc, r.best_acc_std, r.best_epoch, r.epoch_seconds, r.parameters, r.failed
+            r.at_best_val(), r.accuracy(r.final_acc, r.final_acc_std), r.accuracy(r.best_acc, r.best_acc_std), r.number(r.best_epoch), r.number(r.epoch_seconds), r.parameters, r.failed
         );
     }
     html.push_str("</table>");
@@ -101,7 +102,9 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
             html.push_str(&img(p, &p.display().to_string())?);
         }
     }
-    let dirs: Vec<std::path::PathBuf> = runs.iter().filter(|r| r.dir.join("metrics.csv").is_file()).map(|r| r.dir.clone()).collect();
+    // Runs still in their first epoch (a sweep that is running) have nothing to draw.
+    let has_epochs = |dir: &Path| crate::train::run::read_metrics(dir).is_ok_and(|m| !m.is_empty());
+    let dirs: Vec<std::path::PathBuf> = runs.iter().filter(|r| has_epochs(&r.dir)).map(|r| r.dir.clone()).collect();
     if dirs.len() > 1 {
         let overlay = std::env::temp_dir().join(format!("imdb-rnn-overlay-{}.png", std::process::id()));
         plots::learning_curves_overlay(&dirs, &overlay)?;
@@ -124,9 +127,10 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
             Some(s) => {
                 let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(&s.status), escape(s.reason.as_deref().unwrap_or("")));
             }
-            None => html.push_str("<p>not finished (no summary.json)</p>"),
+            None if has_epochs(&r.dir) => html.push_str("<p>unfinished: running, or stopped (no summary.json)</p>"),
+            None => html.push_str("<p>unfinished: no epoch completed yet</p>"),
         }
-        if r.dir.join("metrics.csv").is_file() {
+        if has_epochs(&r.dir) {
             for p in plots::plot_run(&r.dir)? {
                 html.push_str(&img(&p, p.file_name().and_then(|n| n.to_str()).unwrap_or(""))?);
             }
@@ -136,7 +140,7 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
     }
     html.push_str("</body></html>\n");
     crate::util::write_atomic(&args.out, html.as_bytes())?;
-    println!("{}", args.out.display());
+    crate::outln!("{}", args.out.display());
     Ok(())
 }
 

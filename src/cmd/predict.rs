@@ -11,8 +11,18 @@ use std::io::BufRead;
 use std::path::Path;
 use tch::Tensor;
 
-/// Loads a run's vocabulary and model (final weights, or best.ot).
-pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<(super::train::RunRecord, Vocab, Classifier)> {
+/// A run's configuration, vocabulary and model, and which weights file was loaded.
+pub struct LoadedRun {
+    pub record: super::train::RunRecord,
+    pub vocab: Vocab,
+    pub model: Classifier,
+    /// `model.ot`, `best.ot`, or `checkpoint.ot` for a run that has not finished.
+    pub weights: String,
+}
+
+/// Loads a run's vocabulary and model (final weights, or best.ot). A run without
+/// model.ot (not finished) uses its last checkpoint, and says so on stderr.
+pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     let record = super::train::read_record(dir)?;
     let paths = RunPaths::new(dir);
     let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
@@ -23,15 +33,39 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<(super::train::R
     let weights = if weights.exists() || best { weights } else { paths.checkpoint() };
     let mut model = Classifier::new(&record.config.model, device, None)?;
     if weights == paths.checkpoint() {
-        let saved: std::collections::HashMap<String, Tensor> = Tensor::load_multi_with_device(&weights, device)
-            .with_context(|| format!("{} has no trained weights yet (no model.ot or checkpoint.ot)", dir.display()))?
-            .into_iter()
-            .collect();
+        if !weights.exists() {
+            anyhow::bail!("{} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume", dir.display());
+        }
+        eprintln!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display());
+        let saved: std::collections::HashMap<String, Tensor> =
+            Tensor::load_multi_with_device(&weights, device).map_err(|e| crate::util::torch_error(e, &weights))?.into_iter().collect();
         model.copy_from(&saved, "model.", &weights)?;
     } else {
         model.load(&weights)?;
     }
-    Ok((record, vocab, model))
+    let weights = weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(LoadedRun { record, vocab, model, weights })
+}
+
+/// Reviews, one per line of `input`. A line that is not valid UTF-8 is decoded with
+/// its bad bytes replaced (and named on stderr) instead of rejecting the whole input.
+fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, line) in input.split(b'\n').enumerate() {
+        let mut line = line.context("cannot read stdin")?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        let text = match String::from_utf8(line) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("imdb-rnn: warning: stdin line {} is not valid UTF-8; its undecodable bytes were replaced by U+FFFD", i + 1);
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        out.push(text);
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -43,16 +77,21 @@ struct Prediction<'a> {
 }
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let (record, vocab, model) = load_run(&args.run, &args.device, false)?;
+    let LoadedRun { record, vocab, model, .. } = load_run(&args.run, &args.device, false)?;
     let max_len = record.config.encode.max_len;
-    let texts: Vec<String> =
-        if args.texts.is_empty() { std::io::stdin().lock().lines().collect::<std::io::Result<_>>().context("cannot read stdin")? } else { args.texts.clone() };
+    let texts: Vec<String> = if args.texts.is_empty() { read_review_lines(std::io::stdin().lock())? } else { args.texts.clone() };
     let _guard = tch::no_grad_guard();
-    for chunk in texts.chunks(256) {
+    for (done, chunk) in texts.chunks(256).enumerate().map(|(c, chunk)| (c * 256, chunk)) {
         let mut ids = Vec::with_capacity(chunk.len() * max_len);
         let mut lengths = Vec::with_capacity(chunk.len());
-        for t in chunk {
+        for (i, t) in chunk.iter().enumerate() {
             let (row, len) = encode_text(t, &vocab, max_len, record.config.encode.truncate);
+            if len == 0 {
+                eprintln!(
+                    "imdb-rnn: warning: review {} has no words (empty or punctuation only); its probability reflects the model, not the review",
+                    done + i + 1
+                );
+            }
             ids.extend(row.into_iter().map(|i| i as i64));
             lengths.push(len as i64);
         }
@@ -63,9 +102,9 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             let label = if p > 0.5 { "positive" } else { "negative" };
             if args.json {
                 let row = Prediction { text: t, probability_positive: p as f64, label, tokens: *len as u32 };
-                println!("{}", serde_json::to_string(&row)?);
+                crate::outln!("{}", serde_json::to_string(&row)?);
             } else {
-                println!("{p:.4}\t{label}\t{}", t.chars().take(70).collect::<String>());
+                crate::outln!("{p:.4}\t{label}\t{}", t.chars().take(70).collect::<String>());
             }
         }
     }
@@ -92,7 +131,7 @@ pub struct LengthBucket {
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let (record, _vocab, model) = load_run(&args.run, &args.device, args.best)?;
+    let LoadedRun { record, model, weights, .. } = load_run(&args.run, &args.device, args.best)?;
     let mut source = args.source.clone();
     if source.imdb.is_none() {
         source.imdb = Some(record.archive.clone());
@@ -115,7 +154,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     let report = EvalReport {
         run: args.run.display().to_string(),
-        weights: if args.best { "best.ot".into() } else { "model.ot".into() },
+        weights,
         reviews: probs.len(),
         accuracy,
         loss,
@@ -131,15 +170,19 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             .collect(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!("run        {} ({})", report.run, report.weights);
-    println!("test       {} reviews, accuracy {:.4}, loss {:.4}", report.reviews, report.accuracy, report.loss);
-    println!("confusion  true neg {:>6}  false pos {:>6}", confusion[0][0], confusion[0][1]);
-    println!("           false neg {:>5}  true pos {:>7}", confusion[1][0], confusion[1][1]);
+    crate::outln!("run        {} ({})", report.run, report.weights);
+    // Without --imdb the run's own archive is scored, and always with its own --subset.
+    let subset = record.config.subset.map(|n| format!(", the run's seeded --subset {n}")).unwrap_or_default();
+    let origin = if args.source.imdb.is_none() { " (the run's own, from config.json)" } else { "" };
+    crate::outln!("data       {archive}{origin}, test split{subset}", archive = source.imdb.as_deref().unwrap_or_default());
+    crate::outln!("test       {} reviews, accuracy {:.4}, loss {:.4}", report.reviews, report.accuracy, report.loss);
+    crate::outln!("confusion  true neg {:>6}  false pos {:>6}", confusion[0][0], confusion[0][1]);
+    crate::outln!("           false neg {:>5}  true pos {:>7}", confusion[1][0], confusion[1][1]);
     for b in &report.by_length {
-        println!("length     {:<16} {:>6} reviews  accuracy {:.4}", b.bucket, b.reviews, b.accuracy);
+        crate::outln!("length     {:<16} {:>6} reviews  accuracy {:.4}", b.bucket, b.reviews, b.accuracy);
     }
     Ok(())
 }

@@ -211,6 +211,25 @@ pub fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<
 }
 
 impl Row {
+    /// "0.8123 ± 0.0040", or "unfinished" for a configuration none of whose runs has
+    /// finished (still running, stopped, or failed): there is no accuracy to show.
+    pub fn accuracy(&self, mean: f64, std: f64) -> String {
+        if self.finished == 0 {
+            "unfinished".into()
+        } else {
+            format!("{mean:.4} ± {std:.4}")
+        }
+    }
+
+    /// A mean over finished runs with one decimal, or "-" when none has finished.
+    pub fn number(&self, mean: f64) -> String {
+        if self.finished == 0 {
+            "-".into()
+        } else {
+            format!("{mean:.1}")
+        }
+    }
+
     fn default_for_columns() -> Row {
         Row {
             cell: String::new(),
@@ -264,7 +283,7 @@ pub fn markdown(rows: &[Row]) -> String {
     );
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.1} | {:.1} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.cell,
             r.layers,
             r.hidden,
@@ -275,12 +294,10 @@ pub fn markdown(rows: &[Row]) -> String {
             r.subset,
             r.seeds,
             r.at_best_val(),
-            r.final_acc,
-            r.final_acc_std,
-            r.best_acc,
-            r.best_acc_std,
-            r.best_epoch,
-            r.epoch_seconds,
+            r.accuracy(r.final_acc, r.final_acc_std),
+            r.accuracy(r.best_acc, r.best_acc_std),
+            r.number(r.best_epoch),
+            r.number(r.epoch_seconds),
             r.parameters,
             r.failed
         ));
@@ -297,21 +314,21 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
     let rows = select(rows(&runs), &args.filters, args.sort.as_deref())?;
     match if args.json { SummaryFormat::Json } else { args.format } {
         SummaryFormat::Markdown => {
-            print!("{}", markdown(&rows));
+            crate::out!("{}", markdown(&rows));
             if !failed.is_empty() {
-                println!("\nFailed before training (bad options):\n");
+                crate::outln!("\nFailed before training (bad options):\n");
                 for (dir, reason) in &failed {
-                    println!("- `{}`: {reason}", dir.display());
+                    crate::outln!("- `{}`: {reason}", dir.display());
                 }
             }
         }
-        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        SummaryFormat::Json => crate::outln!("{}", serde_json::to_string_pretty(&rows)?),
         SummaryFormat::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout());
+            let mut w = csv::Writer::from_writer(Vec::new());
             for r in &rows {
                 w.serialize(r)?;
             }
-            w.flush()?;
+            crate::util::write_stdout(&w.into_inner()?)?;
         }
     }
     Ok(())

@@ -87,15 +87,9 @@ pub enum PointStatus {
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
 pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let lock_path = parent.join(format!(".{name}.lock"));
-    let lock = std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Ok(PointStatus::Busy),
-        Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
-    }
+    let Some(_lock) = crate::train::run::try_lock_run(dir)? else {
+        return Ok(PointStatus::Busy);
+    };
     let paths = RunPaths::new(dir);
     if let Ok(bytes) = std::fs::read(paths.summary()) {
         if let Ok(s) = serde_json::from_slice::<Summary>(&bytes) {
@@ -118,8 +112,14 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
         Ok(Outcome::Diverged(msg)) => Ok(PointStatus::Failed(msg)),
         Err(e) => {
             let reason = format!("{e:#}");
-            std::fs::create_dir_all(dir)?;
-            Summary::failed(name, &reason, &[]).write(&paths.summary())?;
+            // Best effort: on a full disk the record cannot be written either, and the
+            // sweep must still go on to its other points.
+            let recorded = std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))
+                .and_then(|()| Summary::failed(name, &reason, &[]).write(&paths.summary()));
+            if let Err(e) = recorded {
+                eprintln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
+            }
             Ok(PointStatus::Failed(reason))
         }
     }
@@ -137,12 +137,14 @@ struct SweepFile {
 }
 
 pub fn run(args: &SweepArgs) -> Result<u8> {
+    let root = crate::train::config::run_dir(&args.runs_dir, &args.name)?;
     let mut base = TrainArgs::default();
     let mut grid = Vec::new();
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read sweep file {}", path.display()))?;
         let file: SweepFile = toml::from_str(&text).with_context(|| format!("{} is not a valid sweep file", path.display()))?;
         base = toml::Value::Table(file.base).try_into().with_context(|| format!("{} has an option that is not a train flag", path.display()))?;
+        base.check_finite().with_context(|| format!("sweep file {}", path.display()))?;
         for (k, v) in file.grid {
             let values = match v {
                 toml::Value::Array(a) => a.iter().map(toml_scalar).collect::<Result<Vec<_>>>()?,
@@ -151,6 +153,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             grid.push((k, values));
         }
     }
+    args.train.check_finite()?;
     base = base.overlay(&args.train);
     if let Some(g) = &args.grid {
         for (k, v) in parse_grid(g)? {
@@ -174,10 +177,12 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             planned.push((point_name(point), a));
         }
     }
-    let root = args.runs_dir.join(&args.name);
+    for (name, a) in &planned {
+        refuse_changed_options(&root.join(name), a)?;
+    }
     if args.dry_run {
         for (name, _) in &planned {
-            println!("{}", root.join(name).display());
+            crate::outln!("{}", root.join(name).display());
         }
         return Ok(0);
     }
@@ -201,15 +206,36 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             PointStatus::Stopped(_) => "stopped".into(),
         };
         if args.json {
-            println!("{}", serde_json::json!({"run": dir.display().to_string(), "status": word}));
+            crate::outln!("{}", serde_json::json!({"run": dir.display().to_string(), "status": word}));
         } else {
-            println!("{}\t{word}", dir.display());
+            crate::outln!("{}\t{word}", dir.display());
         }
         if let PointStatus::Stopped(code) = status {
             return report_outcome_stopped(code);
         }
     }
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { 0 })
+}
+
+/// A point's directory holds the run of its whole configuration, not just its grid
+/// values: rerunning a sweep with a changed shared option (say --epochs) must not
+/// report the old runs as finished, so it is refused, naming the option.
+fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
+    let (Ok(record), Ok(now)) = (super::train::read_record(dir), TrainConfig::resolve(args, None)) else {
+        // No run yet, or options the point itself will report as failed.
+        return Ok(());
+    };
+    // The embedding rows come from the data, and a GloVe file sets the embedding size.
+    let mut ignore = vec!["model.vocab_size"];
+    if now.model.embedding.uses_glove() && args.emb_dim.is_none() {
+        ignore.push("model.recurrent.input_size");
+    }
+    match crate::train::config::first_difference(&record.config, &now, &ignore) {
+        Some(what) => {
+            bail!("sweep point {} was run with other options ({what}); run the sweep with its original options, or give it another --name", dir.display())
+        }
+        None => Ok(()),
+    }
 }
 
 fn report_outcome_stopped(code: u8) -> Result<u8> {

@@ -39,6 +39,7 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
         Some(p) => TrainArgs::from_toml_file(p)?,
         None => TrainArgs::default(),
     };
+    args.train.check_finite()?;
     Ok(base.overlay(&args.train))
 }
 
@@ -64,12 +65,49 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let cfg = TrainConfig::resolve(&targs, glove_dim)?;
     let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
     let dir = config::run_dir(&args.runs_dir, &name)?;
+    refuse_foreign_directory(&dir)?;
+    warn_unused_glove(&targs);
+    if cfg.model.recurrent.num_layers == 1 && cfg.model.recurrent.dropout > 0.0 {
+        eprintln!(
+            "imdb-rnn: warning: --dropout {} has no effect with one layer (it applies between recurrent layers); add --layers 2 or more",
+            cfg.model.recurrent.dropout
+        );
+    }
+    // The lock a sweep takes for its points: two processes never train one directory.
+    let Some(_lock) = crate::train::run::try_lock_run(&dir)? else {
+        bail!("run directory {} is being trained by another process right now; wait for it to end, or choose another --name", dir.display());
+    };
+    // Before any tensor work, so libtorch's threads inherit the blocked signals.
+    let stop = StopFlags::install();
     let mut cache = super::DataCache::new(&args.source);
     // The file resolved above, so a URL or name is not looked up twice.
     let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
     let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
-    let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, StopFlags::install())?;
+    let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
     report_outcome(outcome, &dir, args.json)
+}
+
+/// `--name` must not write into a folder of something else: a directory that exists,
+/// holds files (other than temp files of a run killed early) and has no config.json is
+/// not a run directory.
+fn refuse_foreign_directory(dir: &Path) -> Result<()> {
+    let occupied =
+        std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| crate::util::temp_file_pid(&e.file_name().to_string_lossy()).is_none()));
+    if occupied && !RunPaths::new(dir).config().exists() {
+        bail!("{} exists and is not a run directory (no config.json); choose another --name or --runs-dir", dir.display());
+    }
+    Ok(())
+}
+
+/// `--glove` only matters with `--emb glove-frozen|glove-tuned`; say so rather than
+/// ignore it (a value from IMDB_RNN_GLOVE, set for every run, is not worth a warning).
+fn warn_unused_glove(args: &TrainArgs) {
+    let from_env = std::env::var("IMDB_RNN_GLOVE").ok();
+    if let Some(g) = args.glove.as_ref().filter(|g| Some(*g) != from_env.as_ref()) {
+        if !args.emb.is_some_and(|e| e.uses_glove()) {
+            eprintln!("imdb-rnn: warning: --glove {g} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it");
+        }
+    }
 }
 
 /// Prints the end of a run and maps it to an exit status.
@@ -77,10 +115,10 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
     match outcome {
         Outcome::Finished(summary) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 let at_val = summary.test_acc_at_best_val.map(|a| format!("test accuracy at the best validation epoch {a:.4}, ")).unwrap_or_default();
-                println!(
+                crate::outln!(
                     "{}: {at_val}final test accuracy {:.4} (best on test {:.4} at epoch {}), {:.1} s/epoch -> {}",
                     summary.name,
                     summary.final_test_acc,
@@ -120,6 +158,18 @@ pub fn train_prepared(
     // when the corpus has fewer distinct words).
     let mut cfg = cfg.clone();
     cfg.model.vocab_size = data.vocab.len() as i64;
+    if let Some(n) = cfg.subset {
+        // Record what is used, not what was asked for.
+        let largest = data.train.len().max(data.test.len());
+        if n > largest {
+            eprintln!(
+                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
+                data.train.len(),
+                data.test.len()
+            );
+            cfg.subset = Some(largest);
+        }
+    }
     let cfg = &cfg;
     let paths = RunPaths::new(dir);
     if resume {
@@ -128,13 +178,24 @@ pub fn train_prepared(
         )
         .with_context(|| format!("{} is not a config.json of imdb-rnn", paths.config().display()))?;
         if record.config != *cfg {
-            bail!("--resume: {} was trained with other options; use the same options, or another --name", dir.display());
+            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
+            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
         }
     } else if paths.config().exists() {
         bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    crate::util::remove_stale_temp_files(dir);
     let selected = train::select_data(cfg, data);
+    let steps_per_epoch = selected.train.len().div_ceil(cfg.batch_size);
+    if cfg.grad_every > steps_per_epoch {
+        bail!(
+            "--grad-every {} is more than the {steps_per_epoch} steps of an epoch ({} training reviews, batch size {}): some epochs would log no gradient; use at most {steps_per_epoch}",
+            cfg.grad_every,
+            selected.train.len(),
+            cfg.batch_size
+        );
+    }
     if let Some(g) = glove {
         if progress {
             eprintln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());

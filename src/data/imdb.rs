@@ -96,15 +96,18 @@ pub fn read_reviews_with(path: &Path, mut sink: impl FnMut(ReviewMeta, &mut dyn 
     }
     let file = std::fs::File::open(path).with_context(|| format!("cannot open IMDB archive {}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut magic = [0u8; 2];
-    let gz = {
+    let (gz, tar) = {
         use std::io::BufRead;
         let buf = reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
-        if buf.len() >= 2 {
-            magic.copy_from_slice(&buf[..2]);
-        }
-        magic == [0x1f, 0x8b]
+        (buf.starts_with(&[0x1f, 0x8b]), buf.get(257..262) == Some(b"ustar"))
     };
+    if !gz && !tar {
+        // The user's own file (a review, a zip): say what it is not, not "fetch again".
+        bail!(
+            "--imdb {}: not an aclImdb archive (neither .tar.gz nor .tar); pass aclImdb_v1.tar.gz or its unpacked directory (imdb-rnn fetch imdb downloads it)",
+            path.display()
+        );
+    }
     let result = if gz {
         // The buffer between inflate and tar makes inflate produce large chunks (tar's
         // own reads are 512-byte headers and short bodies, each costing a full call into

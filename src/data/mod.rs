@@ -23,6 +23,7 @@ pub enum Origin {
 /// a valid one, else by reading the archive (and then caching the result). A stale or
 /// corrupt cache file is reported on stderr and rebuilt, never trusted.
 pub fn load(archive: &Path, encode: EncodeConfig, cache_dir: &Path, quiet: bool) -> Result<(Prepared, Origin)> {
+    crate::util::remove_stale_temp_files(cache_dir);
     let key = cache::CacheKey::for_archive(archive, encode)?;
     let path = cache::cache_path(cache_dir, &key);
     match cache::load(&path, &key) {

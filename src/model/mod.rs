@@ -1,7 +1,7 @@
 //! The sentiment classifier: Embedding -> recurrent stack -> Linear(H x directions, 1).
 pub mod recurrent;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use recurrent::{Recurrent, RecurrentConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -258,7 +258,7 @@ impl Classifier {
 
     /// Copies saved parameters into this model (names and shapes must match).
     pub fn load(&mut self, path: &Path) -> Result<()> {
-        let saved = Tensor::load_multi(path).with_context(|| format!("cannot read weights {}", path.display()))?;
+        let saved = Tensor::load_multi(path).map_err(|e| crate::util::torch_error(e, path))?;
         let saved: std::collections::HashMap<String, Tensor> = saved.into_iter().collect();
         self.copy_from(&saved, "", path)
     }

@@ -449,7 +449,11 @@ impl Figure {
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let root = BitMapBackend::new(out, self.size).into_drawing_area();
+        // Drawn under a temp name (ending .png, which picks the encoder) and renamed,
+        // so a full disk never leaves a cut-short PNG under the figure's name.
+        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = out.with_file_name(format!(".{name}.tmp{}.png", std::process::id()));
+        let root = BitMapBackend::new(&tmp, self.size).into_drawing_area();
         let result = (|| -> DrawResult {
             root.fill(&WHITE)?;
             let header_height = if self.subtitle.is_empty() { 50 } else { 76 };
@@ -464,7 +468,14 @@ impl Figure {
             root.present()?;
             Ok(())
         })();
-        result.map_err(|e| anyhow!("cannot draw {}: {e}", out.display()))
+        drop(root);
+        let result = result
+            .map_err(|e| anyhow!("cannot draw {}: {e}", out.display()))
+            .and_then(|()| std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display())));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
     }
 }
 

@@ -156,7 +156,26 @@ impl TrainArgs {
     /// Reads a TOML file of train options.
     pub fn from_toml_file(path: &Path) -> Result<TrainArgs> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config {} is not valid (keys are the train flags, e.g. layers = 2)", path.display()))
+        let args: TrainArgs =
+            toml::from_str(&text).with_context(|| format!("config {} is not valid (keys are the train flags, e.g. layers = 2)", path.display()))?;
+        args.check_finite().with_context(|| format!("config {}", path.display()))?;
+        Ok(args)
+    }
+
+    /// The floating-point options with their values and the range each accepts.
+    fn floats(&self) -> [(&'static str, Option<f64>); 4] {
+        [("lr", self.lr), ("clip", self.clip), ("dropout", self.dropout), ("val-frac", self.val_frac)]
+    }
+
+    /// Refuses NaN and infinite values, naming the option: merging options goes
+    /// through JSON, which has neither, so they must never get that far.
+    pub fn check_finite(&self) -> Result<()> {
+        for (name, value) in self.floats() {
+            if let Some(v) = value.filter(|v| !v.is_finite()) {
+                bail!("--{name} {v}: not a finite number; --{name} must be {}", float_range(name));
+            }
+        }
+        Ok(())
     }
 
     /// `self` with every option `over` sets replacing ours.
@@ -168,7 +187,14 @@ impl TrainArgs {
                 b.insert(k.clone(), v.clone());
             }
         }
-        serde_json::from_value(base).expect("merged args deserialise")
+        let mut merged: TrainArgs = serde_json::from_value(base).expect("merged args deserialise");
+        // JSON turns NaN and infinity into null (unset): carry floats over as they are,
+        // so `resolve` refuses them instead of silently using the default.
+        merged.lr = over.lr.or(self.lr);
+        merged.clip = over.clip.or(self.clip);
+        merged.dropout = over.dropout.or(self.dropout);
+        merged.val_frac = over.val_frac.or(self.val_frac);
+        merged
     }
 
     /// Sets one option from `key=value` text (sweep grids), with the flag's name as key.
@@ -178,6 +204,10 @@ impl TrainArgs {
         let mut map = serde_json::to_value(&*self)?;
         let parsed: serde_json::Value = match value.parse::<f64>() {
             _ if value == "true" || value == "false" => serde_json::Value::Bool(value == "true"),
+            Ok(f) if !f.is_finite() => {
+                let range = if float_range(key).is_empty() { String::new() } else { format!("; {key} must be {}", float_range(key)) };
+                bail!("--grid {key}={value}: not a finite number{range}")
+            }
             Ok(_) if !value.contains(['.', 'e', 'E']) => serde_json::from_str(value)?,
             Ok(f) => serde_json::json!(f),
             Err(_) => serde_json::Value::String(value.into()),
@@ -280,7 +310,7 @@ impl TrainConfig {
         }
         let dropout = a.dropout.unwrap_or(0.0);
         if !(0.0..1.0).contains(&dropout) {
-            bail!("--dropout must be in [0, 1), got {dropout}");
+            bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
         }
         let epochs = a.epochs.unwrap_or(5);
         if epochs < 1 {
@@ -292,16 +322,16 @@ impl TrainConfig {
         }
         let lr = a.lr.unwrap_or(1e-3);
         if !(lr > 0.0 && lr.is_finite()) {
-            bail!("--lr must be a positive number, got {lr}");
+            bail!("--lr must be {}, got {lr}", float_range("lr"));
         }
         if let Some(c) = a.clip {
             if !(c > 0.0 && c.is_finite()) {
-                bail!("--clip must be a positive number, got {c}");
+                bail!("--clip must be {}, got {c}", float_range("clip"));
             }
         }
         let val_frac = a.val_frac.unwrap_or(0.0);
         if !(0.0..1.0).contains(&val_frac) {
-            bail!("--val-frac must be in [0, 1), got {val_frac}");
+            bail!("--val-frac must be {}, got {val_frac}", float_range("val-frac"));
         }
         if a.patience.is_some() && val_frac == 0.0 {
             bail!("--patience needs a validation split: add --val-frac (e.g. 0.1)");
@@ -383,8 +413,8 @@ impl TrainConfig {
         })
     }
 
-    /// A readable run name from the options that usually vary, e.g.
-    /// `lstm-l3-h128-random-final-s0`.
+    /// A readable run name from the options, e.g. `lstm-l3-h128-random-final-s0`, or
+    /// `gru-l1-h128-random-last-e10-clip1-len400-s0` with non-default options.
     pub fn default_name(&self) -> String {
         let r = &self.model.recurrent;
         let mut name = r.cell.name().to_string();
@@ -401,11 +431,84 @@ impl TrainConfig {
             EmbeddingMode::GloveTuned => "glove-tuned",
         };
         name.push_str(&format!("-{emb}-{:?}", self.model.readout).to_lowercase());
+        // Every other option that differs from its default, so a README command rerun
+        // with one of them changed gets its own directory.
+        let optional = [
+            (r.input_size != 100, format!("-emb{}", r.input_size)),
+            (r.dropout != 0.0, format!("-drop{}", r.dropout)),
+            (self.epochs != 5, format!("-e{}", self.epochs)),
+            (self.batch_size != 64, format!("-b{}", self.batch_size)),
+            (self.lr != 1e-3, format!("-lr{}", self.lr)),
+            (self.clip.is_some(), format!("-clip{}", self.clip.unwrap_or_default())),
+            (self.val_frac != 0.0, format!("-val{}", self.val_frac)),
+            (self.patience.is_some(), format!("-pat{}", self.patience.unwrap_or_default())),
+            (self.encode.vocab_size != 10_000, format!("-vocab{}", self.encode.vocab_size)),
+            (self.encode.max_len != 200, format!("-len{}", self.encode.max_len)),
+            (self.grad_every != 0, format!("-grads{}", self.grad_every)),
+        ];
+        for (differs, part) in optional {
+            if differs {
+                name.push_str(&part);
+            }
+        }
         if let Some(n) = self.subset {
             name.push_str(&format!("-n{n}"));
         }
         name.push_str(&format!("-s{}", self.seed));
         name
+    }
+}
+
+/// What a floating-point option accepts, for error messages ("" for other options).
+fn float_range(name: &str) -> &'static str {
+    match name {
+        "lr" | "clip" => "a positive finite number",
+        "dropout" | "val-frac" => "in [0, 1)",
+        _ => "",
+    }
+}
+
+/// The first option in which two configurations differ, e.g. `--epochs is 1 there, 2
+/// now`, found by walking their JSON (so options added later are covered too). Paths
+/// in `ignore` (such as `model.vocab_size`) are not compared.
+pub fn first_difference(there: &TrainConfig, now: &TrainConfig, ignore: &[&str]) -> Option<String> {
+    let (a, b) = (serde_json::to_value(there).ok()?, serde_json::to_value(now).ok()?);
+    let (path, x, y) = differing_leaf(&a, &b, "", ignore)?;
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "unset".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(format!("{} is {} there, {} now", option_of(&path), show(&x), show(&y)))
+}
+
+fn differing_leaf(a: &serde_json::Value, b: &serde_json::Value, path: &str, ignore: &[&str]) -> Option<(String, serde_json::Value, serde_json::Value)> {
+    if ignore.contains(&path) || a == b {
+        return None;
+    }
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let null = serde_json::Value::Null;
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                differing_leaf(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), &sub, ignore)
+            })
+        }
+        _ => Some((path.to_string(), a.clone(), b.clone())),
+    }
+}
+
+/// The flag behind a path of [`TrainConfig`]'s JSON.
+fn option_of(path: &str) -> String {
+    match path {
+        "model.vocab_size" => "the data's vocabulary (embedding rows)".into(),
+        "encode.vocab_size" => "--vocab-size".into(),
+        "model.embedding" => "--emb".into(),
+        "model.recurrent.num_layers" => "--layers".into(),
+        "model.recurrent.hidden_size" => "--hidden".into(),
+        "model.recurrent.input_size" => "--emb-dim".into(),
+        _ => format!("--{}", path.rsplit('.').next().unwrap_or(path).replace('_', "-")),
     }
 }
 

@@ -539,17 +539,19 @@ fn save_checkpoint(paths: &RunPaths, model: &Classifier, adam: &Adam, names: &[S
         named.push((format!("adam.v.{n}"), adam.v[i].shallow_clone()));
     }
     named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
-    crate::util::save_tensors_atomic(&named, &paths.checkpoint())?;
-    crate::util::write_atomic(&paths.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes())
+    // Both files are written before either replaces its old version: a full disk
+    // leaves the previous checkpoint whole and consistent.
+    let weights = crate::util::stage_tensors(&named, &paths.checkpoint())?;
+    let state = crate::util::stage(&paths.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes(), true)?;
+    weights.commit()?;
+    state.commit()
 }
 
 fn load_checkpoint(paths: &RunPaths, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<CheckpointState> {
     let state: CheckpointState = serde_json::from_slice(&std::fs::read(paths.checkpoint_state())?)
         .with_context(|| format!("{} is corrupt; delete the run directory to start over", paths.checkpoint_state().display()))?;
-    let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(paths.checkpoint(), model.device)
-        .with_context(|| format!("cannot read {}", paths.checkpoint().display()))?
-        .into_iter()
-        .collect();
+    let saved: HashMap<String, Tensor> =
+        Tensor::load_multi_with_device(paths.checkpoint(), model.device).map_err(|e| crate::util::torch_error(e, &paths.checkpoint()))?.into_iter().collect();
     let step = saved.get("meta.adam_step").map(|t| t.int64_value(&[])).unwrap_or(-1);
     if step != state.adam_step {
         bail!(

@@ -89,24 +89,24 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 /// flushing every line.
 pub struct CsvAppender {
     file: File,
+    path: PathBuf,
 }
 
 impl CsvAppender {
     pub fn open(path: &Path, header: &str) -> Result<CsvAppender> {
-        let new = !path.exists() || std::fs::metadata(path)?.len() == 0;
-        let mut file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let new = !path.exists() || std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len() == 0;
+        let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut csv = CsvAppender { file, path: path.to_path_buf() };
         if new {
-            writeln!(file, "{header}")?;
+            csv.line(header)?;
         }
-        Ok(CsvAppender { file })
+        Ok(csv)
     }
     pub fn line(&mut self, line: &str) -> Result<()> {
-        writeln!(self.file, "{line}")?;
-        Ok(())
+        writeln!(self.file, "{line}").with_context(|| format!("cannot write {}", self.path.display()))
     }
     pub fn flush(&mut self) -> Result<()> {
-        self.file.flush()?;
-        Ok(())
+        self.file.flush().with_context(|| format!("cannot write {}", self.path.display()))
     }
 }
 
@@ -161,6 +161,22 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
         out.push(row.with_context(|| format!("{} has a malformed row", path.display()))?);
     }
     Ok(out)
+}
+
+/// Takes the exclusive lock of the run directory `dir` (the file `.NAME.lock` beside
+/// it, so it can be taken before the directory exists). `None` when another process
+/// holds it; the lock lasts as long as the returned file is open.
+pub fn try_lock_run(dir: &Path) -> Result<Option<File>> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lock_path = parent.join(format!(".{name}.lock"));
+    let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
+    }
 }
 
 /// The standard files of a run directory.
