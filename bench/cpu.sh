@@ -115,17 +115,18 @@ pair() {
     done
 }
 
-course() {
-    local args=(--cell lstm --epochs 5)
-    local a f b r
-    a=$(ours after course-after "${args[@]}"); log "course after $a"
-    f=$(ref 1 "${args[@]}"); log "course ref+flush $f"
-    b=$(ours before course-before "${args[@]}"); log "course before $b"
-    r=$(ref 0 "${args[@]}"); log "course ref $r"
+course() { # COURSE_SIDES: which of after ref+flush before ref to run [all four]
+    local args=(--cell lstm --epochs 5) side r
     echo "| course LSTM, full data, 5 epochs, THREADS=$THREADS | wall s | epoch 1 s | epochs 2-5 s | test acc |"
     echo "|---|---:|---:|---:|---:|"
-    for row in "before:$b" "after:$a" "ref:$r" "ref+flush:$f"; do
-        echo "| ${row%%:*} | $(tr ' ' '|' <<<"${row#*:}" | sed 's/|/ | /g') |"
+    for side in ${COURSE_SIDES:-after ref+flush before ref}; do
+        case $side in
+            after | before) r=$(ours "$side" "course-$side" "${args[@]}") ;;
+            ref) r=$(ref 0 "${args[@]}") ;;
+            ref+flush) r=$(ref 1 "${args[@]}") ;;
+        esac
+        log "course $side $r"
+        echo "| $side | $(sed 's/ / | /g' <<<"$r") |"
     done
 }
 

@@ -11,7 +11,8 @@
 //! them, so the binary sets the default mode before libtorch exists (a `.preinit_array`
 //! hook in `main.rs` calls [`at_process_start`]); a run that asks for another mode gets it
 //! on the calling thread and on each thread of libtorch's OpenMP team ([`set_denormals`]).
-//! The wait policy can only be set before libgomp initialises: the same hook does it.
+//! How idle OpenMP threads wait can only be set before libgomp initialises: the same
+//! hook does it.
 use serde::{Deserialize, Serialize};
 
 /// What the CPU does with subnormal floats (|x| < 1.2e-38 in f32).
@@ -34,24 +35,27 @@ impl Denormals {
     }
 }
 
-/// The OpenMP wait policy imdb-rnn runs under when the user has not chosen one:
-/// `passive`, an idle worker sleeps at once instead of spinning. Two trainings sharing
-/// the cores took 90 s each under libgomp's default against 3 s alone; 4.5 s with it
-/// (BENCHMARKS.md, "CPU throughput").
-pub const OMP_WAIT_POLICY: &std::ffi::CStr = c"OMP_WAIT_POLICY=passive";
+/// How long an idle OpenMP worker spins before it sleeps, when the user has chosen
+/// neither `OMP_WAIT_POLICY` nor `GOMP_SPINCOUNT`: 1000 iterations (microseconds) instead
+/// of libgomp's 300,000. Measured on 2 cores (BENCHMARKS.md, "CPU throughput"): one
+/// training alone is as fast as with libgomp's default, and two at once take ~2.2x the
+/// time of one alone instead of 4-10x (spinning for a descheduled teammate); a passive
+/// policy (no spinning) made a training alone 1.7x slower.
+pub const GOMP_SPINCOUNT: &std::ffi::CStr = c"GOMP_SPINCOUNT=1000";
 
 /// Runs before any shared library's initialiser (so before libtorch starts a thread):
 /// flushes subnormals on the main thread, which every thread created later inherits.
-/// Without `OMP_WAIT_POLICY` in the environment, it runs the program again with
-/// [`OMP_WAIT_POLICY`] added: libgomp reads its environment in its own initialiser and
-/// libc's initialiser resets the environment after this hook, so a `setenv` here would
-/// be lost. The second start costs the loader's ~3 ms; no library has initialised yet.
+/// Without `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT` in the environment, it runs the program
+/// again with [`GOMP_SPINCOUNT`] added: libgomp reads its environment in its own
+/// initialiser and libc's initialiser resets the environment after this hook, so a
+/// `setenv` here would be lost. The second start costs the loader's ~3 ms; no library
+/// has initialised yet.
 ///
 /// # Safety
 /// Call only from the `.preinit_array` hook, with the arguments the loader passes it.
 pub unsafe fn at_process_start(argv: *const *const libc::c_char, envp: *const *const libc::c_char) {
     set_this_thread(Denormals::Flush);
-    if envp.is_null() || argv.is_null() || env_has(envp, c"OMP_WAIT_POLICY=") {
+    if envp.is_null() || argv.is_null() || env_has(envp, c"OMP_WAIT_POLICY=") || env_has(envp, c"GOMP_SPINCOUNT=") {
         return;
     }
     let mut n = 0;
@@ -63,7 +67,7 @@ pub unsafe fn at_process_start(argv: *const *const libc::c_char, envp: *const *c
         return;
     }
     std::ptr::copy_nonoverlapping(envp, env, n);
-    *env.add(n) = OMP_WAIT_POLICY.as_ptr();
+    *env.add(n) = GOMP_SPINCOUNT.as_ptr();
     *env.add(n + 1) = std::ptr::null();
     libc::execve(c"/proc/self/exe".as_ptr(), argv, env);
     // No /proc (or no exec): go on under libgomp's default policy.
@@ -93,6 +97,9 @@ pub struct CpuRuntime {
     pub threads: i32,
     /// `OMP_WAIT_POLICY` as libgomp read it at start-up.
     pub omp_wait_policy: Option<String>,
+    /// `GOMP_SPINCOUNT` as libgomp read it at start-up.
+    #[serde(default)]
+    pub gomp_spincount: Option<String>,
 }
 
 /// Puts the calling thread and its libtorch thread team in `denormals` mode with
@@ -121,7 +128,13 @@ pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
 impl CpuRuntime {
     /// The settings in force on the calling thread, `denormals` being what was asked.
     pub fn now(denormals: Denormals) -> CpuRuntime {
-        CpuRuntime { denormals, denormals_flushed: probe_flushes(), threads: tch::get_num_threads(), omp_wait_policy: std::env::var("OMP_WAIT_POLICY").ok() }
+        CpuRuntime {
+            denormals,
+            denormals_flushed: probe_flushes(),
+            threads: tch::get_num_threads(),
+            omp_wait_policy: std::env::var("OMP_WAIT_POLICY").ok(),
+            gomp_spincount: std::env::var("GOMP_SPINCOUNT").ok(),
+        }
     }
 }
 

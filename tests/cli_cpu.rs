@@ -1,5 +1,5 @@
 //! Process-wide CPU settings through the CLI: subnormal floats flushed by default on
-//! every thread that trains, kept on request, and OpenMP's passive wait policy.
+//! every thread that trains, kept on request, and OpenMP's short spin before sleeping.
 mod common;
 use common::*;
 
@@ -9,20 +9,25 @@ fn json_stdout(cmd: &mut assert_cmd::Command) -> serde_json::Value {
 }
 
 #[test]
-fn info_reports_subnormals_flushed_on_every_libtorch_thread_and_a_passive_openmp_wait() {
+fn info_reports_subnormals_flushed_on_every_libtorch_thread_and_a_short_openmp_spin() {
     let tmp = tempfile::tempdir().unwrap();
-    let info = json_stdout(imdb_rnn(tmp.path()).env_remove("OMP_WAIT_POLICY").env("OMP_NUM_THREADS", "2").args(["info", "--json"]));
+    let info =
+        json_stdout(imdb_rnn(tmp.path()).env_remove("OMP_WAIT_POLICY").env_remove("GOMP_SPINCOUNT").env("OMP_NUM_THREADS", "2").args(["info", "--json"]));
     assert_eq!(info["cpu"]["denormals"], "flush");
     assert_eq!(info["cpu"]["denormals_flushed"], true, "{info}");
     assert_eq!(info["cpu"]["threads"], 2);
-    assert_eq!(info["cpu"]["omp_wait_policy"], "passive");
+    assert_eq!(info["cpu"]["gomp_spincount"], "1000");
+    assert!(info["cpu"]["omp_wait_policy"].is_null(), "{info}");
 }
 
 #[test]
-fn a_wait_policy_the_user_chose_is_kept() {
+fn a_wait_policy_or_spin_count_the_user_chose_is_kept() {
     let tmp = tempfile::tempdir().unwrap();
-    let info = json_stdout(imdb_rnn(tmp.path()).env("OMP_WAIT_POLICY", "active").args(["info", "--json"]));
+    let info = json_stdout(imdb_rnn(tmp.path()).env("OMP_WAIT_POLICY", "active").env_remove("GOMP_SPINCOUNT").args(["info", "--json"]));
     assert_eq!(info["cpu"]["omp_wait_policy"], "active");
+    assert!(info["cpu"]["gomp_spincount"].is_null(), "{info}");
+    let info = json_stdout(imdb_rnn(tmp.path()).env_remove("OMP_WAIT_POLICY").env("GOMP_SPINCOUNT", "50").args(["info", "--json"]));
+    assert_eq!(info["cpu"]["gomp_spincount"], "50");
 }
 
 /// Trains a 4-layer LSTM whose loss sits after 200 positions of mostly padding (the

@@ -81,14 +81,15 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     crate::outln!("threads    {} (CPU)", info.cpu_threads);
     let cpu = &info.cpu;
     crate::outln!(
-        "denormals  {} ({}); OpenMP wait policy {}",
+        "denormals  {} ({}); OpenMP wait policy {}, spin count {}",
         cpu.denormals.name(),
         match cpu.denormals_flushed {
             Some(true) => format!("flushed to zero on all {} threads, checked", cpu.threads),
             Some(false) => format!("kept (IEEE) on all {} threads, checked", cpu.threads),
             None => "the threads disagree".into(),
         },
-        cpu.omp_wait_policy.as_deref().unwrap_or("libgomp's default")
+        cpu.omp_wait_policy.as_deref().unwrap_or("libgomp's default"),
+        cpu.gomp_spincount.as_deref().unwrap_or("libgomp's default")
     );
     crate::outln!("data home  {} (set IMDB_RNN_HOME to change)", info.data_home);
     if info.cached.is_empty() {
