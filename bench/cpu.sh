@@ -134,7 +134,7 @@ course() { # COURSE_SIDES: which of after ref+flush before ref to run [all four]
 grads() {
     local args=(${GRADS_ARGS:---depth 1..8 --epochs 3 --subset 5000})
     local side
-    echo "| grads --cells rnn ${args[*]}, THREADS=$THREADS | wall s |"
+    echo "| grads --cells ${GRADS_CELLS:-rnn} ${args[*]}, THREADS=$THREADS | wall s |"
     echo "|---|---:|"
     for side in ${GRADS_SIDES:-after before}; do
         local bin=$BIN extra=() t0 t1

@@ -38,8 +38,8 @@ impl Denormals {
 /// How long an idle OpenMP worker spins before it sleeps, when the user has chosen
 /// neither `OMP_WAIT_POLICY` nor `GOMP_SPINCOUNT`: 1000 iterations (microseconds) instead
 /// of libgomp's 300,000. Measured on 2 cores (BENCHMARKS.md, "CPU throughput"): one
-/// training alone is as fast as with libgomp's default, and two at once take ~2.2x the
-/// time of one alone instead of 4-10x (spinning for a descheduled teammate); a passive
+/// training alone is as fast as with libgomp's default, and two at once take 2.2-2.4x the
+/// time of one alone instead of 4-9x (spinning for a descheduled teammate); a passive
 /// policy (no spinning) made a training alone 1.7x slower.
 pub const GOMP_SPINCOUNT: &std::ffi::CStr = c"GOMP_SPINCOUNT=1000";
 
