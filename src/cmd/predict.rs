@@ -3,6 +3,7 @@ use crate::cli::{EvalArgs, PredictArgs};
 use crate::data::prepare::encode_text;
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
+use crate::train::batches::Batch;
 use crate::train::config::parse_device;
 use crate::train::run::RunPaths;
 use anyhow::{Context, Result};
@@ -95,9 +96,8 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             ids.extend(row.into_iter().map(|i| i as i64));
             lengths.push(len as i64);
         }
-        let tokens = Tensor::from_slice(&ids).reshape([chunk.len() as i64, max_len as i64]).to_device(model.device);
-        let lens = Tensor::from_slice(&lengths).to_device(model.device);
-        let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&tokens, &lens, false).sigmoid().to_device(tch::Device::Cpu))?;
+        let batch = Batch::upload(&ids, max_len, &lengths, &[], model.device);
+        let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&batch.tokens, &batch.lengths, false).sigmoid().to_device(tch::Device::Cpu))?;
         for ((t, p), len) in chunk.iter().zip(probs).zip(&lengths) {
             let label = if p > 0.5 { "positive" } else { "negative" };
             if args.json {

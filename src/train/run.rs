@@ -3,30 +3,10 @@
 //! keeps everything up to the last completed row.
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s";
-pub const STEPS_HEADER: &str = "epoch,step,batch,loss";
-pub const GRADS_HEADER: &str = "epoch,step,layer,direction,parameter,gate,norm";
-pub const GRADS_EPOCH_HEADER: &str = "epoch,layer,direction,parameter,gate,mean,median,max,last";
-pub const GRADS_TIME_HEADER: &str = "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end";
-
-/// One row of metrics.csv.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct EpochMetrics {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub val_loss: Option<f64>,
-    pub val_acc: Option<f64>,
-    pub test_loss: f64,
-    pub test_acc: f64,
-    pub lr: f64,
-    pub epoch_seconds: f64,
-    pub tokens_per_s: f64,
-}
+pub use super::rows::EpochMetrics;
 
 /// summary.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -83,73 +63,6 @@ impl Summary {
 /// JSON has no NaN: serde_json writes it as null; read null back as NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
-/// Appends CSV lines to a file, writing the header first when the file is new, and
-/// flushing every line.
-pub struct CsvAppender {
-    file: File,
-    path: PathBuf,
-}
-
-impl CsvAppender {
-    pub fn open(path: &Path, header: &str) -> Result<CsvAppender> {
-        let new = !path.exists() || std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len() == 0;
-        let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
-        let mut csv = CsvAppender { file, path: path.to_path_buf() };
-        if new {
-            csv.line(header)?;
-        }
-        Ok(csv)
-    }
-    pub fn line(&mut self, line: &str) -> Result<()> {
-        writeln!(self.file, "{line}").with_context(|| format!("cannot write {}", self.path.display()))
-    }
-    pub fn flush(&mut self) -> Result<()> {
-        self.file.flush().with_context(|| format!("cannot write {}", self.path.display()))
-    }
-}
-
-/// Rewrites `path` keeping the header and the rows `keep` accepts (resume: drop rows
-/// written after the checkpoint we resume from). Atomic.
-pub fn truncate_rows(path: &Path, keep: impl Fn(&str) -> bool) -> Result<()> {
-    let Ok(file) = File::open(path) else { return Ok(()) };
-    let mut out = String::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if i == 0 || keep(&line) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    crate::util::write_atomic(path, out.as_bytes())
-}
-
-/// First comma-separated field of a CSV line as a number.
-pub fn field(line: &str, index: usize) -> Option<u64> {
-    line.split(',').nth(index)?.parse().ok()
-}
-
-pub fn opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x}")).unwrap_or_default()
-}
-
-impl EpochMetrics {
-    pub fn csv(&self) -> String {
-        format!(
-            "{},{},{},{},{},{},{},{},{:.3},{:.0}",
-            self.epoch,
-            self.train_loss,
-            self.train_acc,
-            opt(self.val_loss),
-            opt(self.val_acc),
-            self.test_loss,
-            self.test_acc,
-            self.lr,
-            self.epoch_seconds,
-            self.tokens_per_s
-        )
-    }
 }
 
 /// Reads metrics.csv back.
