@@ -26,18 +26,16 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
 
 pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let targs = resolve_args(args)?;
-    // Validate everything that needs no data before any work (GloVe dim comes later).
-    TrainConfig::resolve(&targs, None)?;
+    // Validate everything that needs no data before any work (GloVe dim comes later);
+    // this also settles which GloVe vectors the run uses.
+    let checked = TrainConfig::resolve(&targs, None)?;
     if let Some(name) = &args.name {
         config::run_dir(&args.runs_dir, name)?;
     }
     let home = fetch::data_home();
-    let glove_file = match (&targs.emb, &targs.glove) {
-        (Some(m), g) if m.uses_glove() => {
-            let value = g.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into());
-            Some(super::glove_path(&value, &args.source, &home)?)
-        }
-        _ => None,
+    let glove_file = match &checked.glove {
+        Some(value) => Some(super::glove_path(value, &args.source, &home)?),
+        None => None,
     };
     let glove_dim = match &glove_file {
         Some(p) => Some(crate::data::glove::peek_dim(p)? as i64),
@@ -188,7 +186,7 @@ pub fn train_prepared(
         libtorch: info.libtorch.into(),
         cuda_available: info.cuda_available,
         cudnn_version: info.cudnn_version,
-        device: format!("{:?}", config::parse_device(&cfg.device)?),
+        device: format!("{:?}", cfg.device.device()?),
         archive: archive.display().to_string(),
         train_reviews: selected.train.len(),
         val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),

@@ -6,6 +6,7 @@ pub mod adam;
 pub mod batches;
 pub mod checkpoint;
 pub mod config;
+pub mod defaults;
 pub mod evaluate;
 pub mod grads;
 pub mod log;

@@ -94,7 +94,7 @@ impl<'a> Trainer<'a> {
     /// Builds the model and optimiser of `cfg` and, with `--resume`, restores the
     /// checkpoint; opens the logs.
     pub fn new(cfg: &'a TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, run_dir: &'a RunDir, opts: &'a RunOptions) -> Result<Trainer<'a>> {
-        let device = config::parse_device(&cfg.device)?;
+        let device = cfg.device.device()?;
         let splits = DeviceSplits::new(&select_data(cfg, data), cfg.encode.max_len, device);
         if splits.train.len == 0 {
             bail!("no training reviews left (subset/val-frac too small)");
