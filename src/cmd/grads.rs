@@ -6,6 +6,7 @@ use crate::cli::GradsArgs;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
 use crate::train::config::run_dir;
+use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -136,11 +137,9 @@ pub fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
     let mut runs: Vec<(Cell, i64, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(study).with_context(|| format!("cannot read {}", study.display()))?.flatten() {
         let dir = entry.path();
-        let finished = std::fs::read(dir.join("summary.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<crate::train::run::Summary>(&b).ok())
-            .is_some_and(|s| s.status == "finished");
-        if let (true, Ok(record)) = (finished, super::train::read_record(&dir)) {
+        let run = RunDir::new(&dir);
+        let finished = run.read_summary().is_some_and(|s| s.is_finished());
+        if let (true, Ok(record)) = (finished, run.read_config()) {
             let r = &record.config.model.recurrent;
             runs.push((r.cell, r.num_layers, dir));
         }

@@ -5,7 +5,7 @@ use crate::data::vocab::Vocab;
 use crate::model::Classifier;
 use crate::train::batches::Batch;
 use crate::train::config::parse_device;
-use crate::train::run::RunPaths;
+use crate::train::run::RunDir;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::io::BufRead;
@@ -24,8 +24,8 @@ pub struct LoadedRun {
 /// Loads a run's vocabulary and model (final weights, or best.ot). A run without
 /// model.ot (not finished) uses its last checkpoint, and says so on stderr.
 pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
-    let record = super::train::read_record(dir)?;
-    let paths = RunPaths::new(dir);
+    let paths = RunDir::new(dir);
+    let record = paths.read_config()?;
     let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
         .with_context(|| format!("{} is corrupt", paths.vocab().display()))?;
     let vocab = vocab.reindex();

@@ -5,7 +5,7 @@ use super::train::train_prepared;
 use super::DataCache;
 use crate::cli::SweepArgs;
 use crate::train::config::{TrainArgs, TrainConfig};
-use crate::train::run::{RunPaths, Summary};
+use crate::train::run::{RunDir, Summary};
 use crate::train::signal::StopFlags;
 use crate::train::Outcome;
 use anyhow::{bail, Context, Result};
@@ -87,23 +87,21 @@ pub enum PointStatus {
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
 pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
-    let Some(_lock) = crate::train::run::try_lock_run(dir)? else {
+    let run_dir = RunDir::new(dir);
+    let Some(_lock) = run_dir.try_lock()? else {
         return Ok(PointStatus::Busy);
     };
-    let paths = RunPaths::new(dir);
-    if let Ok(bytes) = std::fs::read(paths.summary()) {
-        if let Ok(s) = serde_json::from_slice::<Summary>(&bytes) {
-            if s.status == "finished" || !retry_failed {
-                return Ok(if s.status == "finished" { PointStatus::AlreadyDone } else { PointStatus::Failed(s.reason.unwrap_or_default()) });
-            }
-            let _ = std::fs::remove_file(paths.summary());
+    if let Some(s) = run_dir.read_summary() {
+        if s.is_finished() || !retry_failed {
+            return Ok(if s.is_finished() { PointStatus::AlreadyDone } else { PointStatus::Failed(s.reason.unwrap_or_default()) });
         }
+        let _ = std::fs::remove_file(run_dir.summary());
     }
     let result = (|| -> Result<Outcome> {
         let first = TrainConfig::resolve(args, None)?;
         let loaded = data.load(first.encode, first.glove.as_deref())?;
         let cfg = TrainConfig::resolve(args, loaded.glove.map(|m| m.dim as i64))?;
-        let resume = paths.config().exists();
+        let resume = run_dir.config().exists();
         train_prepared(&cfg, name, dir, loaded.archive, loaded.data, loaded.glove, resume, progress, stop.clone())
     })();
     match result {
@@ -116,7 +114,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
             // sweep must still go on to its other points.
             let recorded = std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))
-                .and_then(|()| Summary::failed(name, &reason, &[]).write(&paths.summary()));
+                .and_then(|()| run_dir.write_summary(&Summary::failed(name, &reason, &[])));
             if let Err(e) = recorded {
                 eprintln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
             }
@@ -221,7 +219,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
 /// values: rerunning a sweep with a changed shared option (say --epochs) must not
 /// report the old runs as finished, so it is refused, naming the option.
 fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
-    let (Ok(record), Ok(now)) = (super::train::read_record(dir), TrainConfig::resolve(args, None)) else {
+    let (Ok(record), Ok(now)) = (RunDir::new(dir).read_config(), TrainConfig::resolve(args, None)) else {
         // No run yet, or options the point itself will report as failed.
         return Ok(());
     };

@@ -2,7 +2,7 @@
 //! (where in the run it was taken), written so that a full disk or a kill leaves the
 //! previous pair whole, and read back for a bit-identical resume.
 use super::adam::Adam;
-use super::run::RunPaths;
+use super::run::RunDir;
 use crate::model::Classifier;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ pub struct CheckpointState {
 
 /// Writes checkpoint.ot and checkpoint.json. `names` are the trainable parameters'
 /// names, in the order of Adam's moments.
-pub fn save(paths: &RunPaths, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState) -> Result<()> {
+pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState) -> Result<()> {
     let mut named: Vec<(String, Tensor)> = model.named_parameters().into_iter().map(|(n, t)| (format!("model.{n}"), t.shallow_clone())).collect();
     for (i, n) in names.iter().enumerate() {
         named.push((format!("adam.m.{n}"), adam.m[i].shallow_clone()));
@@ -67,33 +67,35 @@ pub fn save(paths: &RunPaths, model: &Classifier, adam: &Adam, names: &[String],
     named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
     // Both files are written before either replaces its old version: a full disk
     // leaves the previous checkpoint whole and consistent.
-    let weights = crate::util::stage_tensors(&named, &paths.checkpoint())?;
-    let state = crate::util::stage(&paths.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes(), true)?;
+    let weights = crate::util::stage_tensors(&named, &run_dir.checkpoint())?;
+    let state = crate::util::stage(&run_dir.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes(), true)?;
     weights.commit()?;
     state.commit()
 }
 
 /// Loads the checkpoint into `model` and `adam`, refusing a pair that disagrees.
-pub fn load(paths: &RunPaths, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<CheckpointState> {
-    let state: CheckpointState = serde_json::from_slice(&std::fs::read(paths.checkpoint_state())?)
-        .with_context(|| format!("{} is corrupt; delete the run directory to start over", paths.checkpoint_state().display()))?;
-    let saved: HashMap<String, Tensor> =
-        Tensor::load_multi_with_device(paths.checkpoint(), model.device).map_err(|e| crate::util::torch_error(e, &paths.checkpoint()))?.into_iter().collect();
+pub fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<CheckpointState> {
+    let state: CheckpointState = serde_json::from_slice(&std::fs::read(run_dir.checkpoint_state())?)
+        .with_context(|| format!("{} is corrupt; delete the run directory to start over", run_dir.checkpoint_state().display()))?;
+    let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(run_dir.checkpoint(), model.device)
+        .map_err(|e| crate::util::torch_error(e, &run_dir.checkpoint()))?
+        .into_iter()
+        .collect();
     let step = saved.get("meta.adam_step").map(|t| t.int64_value(&[])).unwrap_or(-1);
     if step != state.adam_step {
         bail!(
             "{} and {} disagree (step {step} vs {}); the run was killed while checkpointing: delete the run directory to start over",
-            paths.checkpoint().display(),
-            paths.checkpoint_state().display(),
+            run_dir.checkpoint().display(),
+            run_dir.checkpoint_state().display(),
             state.adam_step
         );
     }
-    model.copy_from(&saved, "model.", &paths.checkpoint())?;
+    model.copy_from(&saved, "model.", &run_dir.checkpoint())?;
     let _guard = tch::no_grad_guard();
     for (i, n) in names.iter().enumerate() {
         for (which, dst) in [("m", &mut adam.m[i]), ("v", &mut adam.v[i])] {
             let key = format!("adam.{which}.{n}");
-            let src = saved.get(&key).with_context(|| format!("{} lacks {key}", paths.checkpoint().display()))?;
+            let src = saved.get(&key).with_context(|| format!("{} lacks {key}", run_dir.checkpoint().display()))?;
             dst.copy_(src);
         }
     }

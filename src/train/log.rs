@@ -4,7 +4,7 @@
 //! the checkpoint when a run resumes.
 use super::grads::{NormEntry, TimeGrads};
 use super::rows::{self, EpochMetrics, GradEpochRow, GradRow, GradTimeRow, StepRow};
-use super::run::RunPaths;
+use super::run::RunDir;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
@@ -23,7 +23,7 @@ pub struct LogPosition {
 
 /// The open logs of a run.
 pub struct RunLog {
-    paths: RunPaths,
+    run_dir: RunDir,
     metrics: CsvFile,
     steps: CsvFile,
     /// Only when gradients are logged (`--grad-every`).
@@ -33,20 +33,20 @@ pub struct RunLog {
 impl RunLog {
     /// Opens the logs: a fresh run (`resume_at` `None`) starts them anew; a resumed one
     /// keeps the rows up to its checkpoint and drops those a crash wrote after it.
-    pub fn open(paths: &RunPaths, resume_at: Option<LogPosition>, log_grads: bool) -> Result<RunLog> {
+    pub fn open(run_dir: &RunDir, resume_at: Option<LogPosition>, log_grads: bool) -> Result<RunLog> {
         match resume_at {
-            Some(at) => truncate_after(paths, at)?,
+            Some(at) => truncate_after(run_dir, at)?,
             None => {
-                for p in [paths.metrics(), paths.steps(), paths.grads(), paths.grads_epoch(), paths.grads_time()] {
+                for p in [run_dir.metrics(), run_dir.steps(), run_dir.grads(), run_dir.grads_epoch(), run_dir.grads_time()] {
                     let _ = std::fs::remove_file(p);
                 }
             }
         }
         Ok(RunLog {
-            paths: RunPaths::new(&paths.dir),
-            metrics: CsvFile::open(&paths.metrics(), rows::METRICS_HEADER)?,
-            steps: CsvFile::open(&paths.steps(), rows::STEPS_HEADER)?,
-            grads: if log_grads { Some(CsvFile::open(&paths.grads(), rows::GRADS_HEADER)?) } else { None },
+            run_dir: run_dir.clone(),
+            metrics: CsvFile::open(&run_dir.metrics(), rows::METRICS_HEADER)?,
+            steps: CsvFile::open(&run_dir.steps(), rows::STEPS_HEADER)?,
+            grads: if log_grads { Some(CsvFile::open(&run_dir.grads(), rows::GRADS_HEADER)?) } else { None },
         })
     }
 
@@ -73,7 +73,7 @@ impl RunLog {
             return Ok(());
         }
         let rows = layout.iter().enumerate().map(|(i, e)| GradEpochRow::new(epoch, e, norms.iter().map(|row| row[i]).collect()));
-        CsvFile::open(&self.paths.grads_epoch(), rows::GRADS_EPOCH_HEADER)?.append(rows)
+        CsvFile::open(&self.run_dir.grads_epoch(), rows::GRADS_EPOCH_HEADER)?.append(rows)
     }
 
     /// The epoch's mean input-gradient norm per position.
@@ -90,18 +90,18 @@ impl RunLog {
             norm_from_end: mean(e[t], ce[t]),
             count_from_end: ce[t],
         });
-        CsvFile::open(&self.paths.grads_time(), rows::GRADS_TIME_HEADER)?.append(rows)
+        CsvFile::open(&self.run_dir.grads_time(), rows::GRADS_TIME_HEADER)?.append(rows)
     }
 }
 
 /// Drops the rows written after `at` (a crash between a row and the checkpoint).
-fn truncate_after(paths: &RunPaths, at: LogPosition) -> Result<()> {
+fn truncate_after(run_dir: &RunDir, at: LogPosition) -> Result<()> {
     let (epoch, step) = (at.epoch as u64, at.step);
-    truncate_rows(&paths.metrics(), |l| field(l, 0).is_some_and(|e| e <= epoch))?;
-    truncate_rows(&paths.steps(), |l| field(l, 1).is_some_and(|s| s <= step))?;
-    truncate_rows(&paths.grads(), |l| field(l, 1).is_some_and(|s| s <= step))?;
-    truncate_rows(&paths.grads_epoch(), |l| field(l, 0).is_some_and(|e| e <= epoch))?;
-    truncate_rows(&paths.grads_time(), |l| field(l, 0).is_some_and(|e| e <= epoch))
+    truncate_rows(&run_dir.metrics(), |l| field(l, 0).is_some_and(|e| e <= epoch))?;
+    truncate_rows(&run_dir.steps(), |l| field(l, 1).is_some_and(|s| s <= step))?;
+    truncate_rows(&run_dir.grads(), |l| field(l, 1).is_some_and(|s| s <= step))?;
+    truncate_rows(&run_dir.grads_epoch(), |l| field(l, 0).is_some_and(|e| e <= epoch))?;
+    truncate_rows(&run_dir.grads_time(), |l| field(l, 0).is_some_and(|e| e <= epoch))
 }
 
 /// Rewrites `path` keeping the header and the rows `keep` accepts. Atomic.
@@ -184,22 +184,22 @@ mod tests {
     #[test]
     fn a_fresh_log_starts_every_file_anew_with_its_header() {
         let tmp = tempfile::tempdir().unwrap();
-        let paths = RunPaths::new(tmp.path());
-        std::fs::write(paths.steps(), "old\n").unwrap();
-        std::fs::write(paths.grads_epoch(), "old\n").unwrap();
-        let mut log = RunLog::open(&paths, None, false).unwrap();
+        let run_dir = RunDir::new(tmp.path());
+        std::fs::write(run_dir.steps(), "old\n").unwrap();
+        std::fs::write(run_dir.grads_epoch(), "old\n").unwrap();
+        let mut log = RunLog::open(&run_dir, None, false).unwrap();
         log.steps(&[step(1, 1)]).unwrap();
-        assert_eq!(std::fs::read_to_string(paths.steps()).unwrap(), "epoch,step,batch,loss\n1,1,0,0.5\n");
-        assert_eq!(std::fs::read_to_string(paths.metrics()).unwrap(), format!("{}\n", rows::METRICS_HEADER));
-        assert!(!paths.grads().exists(), "no grads.csv without gradient logging");
-        assert!(!paths.grads_epoch().exists(), "an old file is removed");
+        assert_eq!(std::fs::read_to_string(run_dir.steps()).unwrap(), "epoch,step,batch,loss\n1,1,0,0.5\n");
+        assert_eq!(std::fs::read_to_string(run_dir.metrics()).unwrap(), format!("{}\n", rows::METRICS_HEADER));
+        assert!(!run_dir.grads().exists(), "no grads.csv without gradient logging");
+        assert!(!run_dir.grads_epoch().exists(), "an old file is removed");
     }
 
     #[test]
     fn resuming_drops_the_rows_written_after_the_checkpoint_and_appends_after_the_rest() {
         let tmp = tempfile::tempdir().unwrap();
-        let paths = RunPaths::new(tmp.path());
-        let mut log = RunLog::open(&paths, None, true).unwrap();
+        let run_dir = RunDir::new(tmp.path());
+        let mut log = RunLog::open(&run_dir, None, true).unwrap();
         log.steps(&(1..=5).map(|s| step(1 + (s as usize - 1) / 2, s)).collect::<Vec<_>>()).unwrap();
         log.epoch(&metrics(1)).unwrap();
         log.epoch(&metrics(2)).unwrap();
@@ -209,14 +209,14 @@ mod tests {
         log.grads_epoch(2, &layout, &[vec![2.0]]).unwrap();
         drop(log);
         // The checkpoint was taken after epoch 1 and step 3 (mid-epoch 2).
-        let mut log = RunLog::open(&paths, Some(LogPosition { epoch: 1, step: 3 }), true).unwrap();
+        let mut log = RunLog::open(&run_dir, Some(LogPosition { epoch: 1, step: 3 }), true).unwrap();
         let lines = |p: PathBuf| std::fs::read_to_string(p).unwrap().lines().map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(lines(paths.steps()), ["epoch,step,batch,loss", "1,1,0,0.5", "1,2,1,0.5", "2,3,2,0.5"]);
-        assert_eq!(lines(paths.metrics()).len(), 2, "metrics.csv keeps epoch 1 only");
-        assert_eq!(lines(paths.grads()).len(), 4, "grads.csv keeps steps 1-3");
-        assert_eq!(lines(paths.grads_epoch()), ["epoch,layer,direction,parameter,gate,mean,median,max,last", "1,,-,fc.bias,all,1,1,1,1"]);
+        assert_eq!(lines(run_dir.steps()), ["epoch,step,batch,loss", "1,1,0,0.5", "1,2,1,0.5", "2,3,2,0.5"]);
+        assert_eq!(lines(run_dir.metrics()).len(), 2, "metrics.csv keeps epoch 1 only");
+        assert_eq!(lines(run_dir.grads()).len(), 4, "grads.csv keeps steps 1-3");
+        assert_eq!(lines(run_dir.grads_epoch()), ["epoch,layer,direction,parameter,gate,mean,median,max,last", "1,,-,fc.bias,all,1,1,1,1"]);
         log.steps(&[step(2, 4)]).unwrap();
-        assert_eq!(lines(paths.steps()).last().unwrap(), "2,4,3,0.5", "appended after the kept rows, no second header");
-        assert_eq!(lines(paths.steps()).len(), 5);
+        assert_eq!(lines(run_dir.steps()).last().unwrap(), "2,4,3,0.5", "appended after the kept rows, no second header");
+        assert_eq!(lines(run_dir.steps()).len(), 5);
     }
 }

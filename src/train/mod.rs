@@ -6,6 +6,7 @@ pub mod adam;
 pub mod batches;
 pub mod checkpoint;
 pub mod config;
+pub mod defaults;
 pub mod evaluate;
 pub mod grads;
 pub mod log;
@@ -23,7 +24,7 @@ use crate::data::glove::GloveMatrix;
 use crate::data::prepare::Prepared;
 use anyhow::Result;
 use config::TrainConfig;
-use run::{RunPaths, Summary};
+use run::{RunDir, Summary};
 use signal::{Stop, StopFlags};
 use trainer::{EpochEnd, Trainer};
 
@@ -45,9 +46,9 @@ pub struct RunOptions {
     pub name: String,
 }
 
-/// Trains `cfg` on `data`, writing into `paths`. Resumes from the checkpoint when asked.
-pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, paths: &RunPaths, opts: &RunOptions) -> Result<Outcome> {
-    let mut trainer = Trainer::new(cfg, data, glove, paths, opts)?;
+/// Trains `cfg` on `data`, writing into `run_dir`. Resumes from the checkpoint when asked.
+pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, run_dir: &RunDir, opts: &RunOptions) -> Result<Outcome> {
+    let mut trainer = Trainer::new(cfg, data, glove, run_dir, opts)?;
     while let Some(mut epoch) = trainer.begin_epoch() {
         while !epoch.done() {
             if let Some(end) = trainer.step(&mut epoch)? {

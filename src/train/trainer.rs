@@ -9,7 +9,7 @@ use super::evaluate::{evaluate, Evaluation};
 use super::grads::{self, NormEntry, TimeGrads};
 use super::log::{LogPosition, RunLog};
 use super::rows::{GradRow, StepRow};
-use super::run::{self, EpochMetrics, RunPaths, Summary};
+use super::run::{EpochMetrics, RunDir, Summary};
 use super::schedule;
 use super::signal::Stop;
 use super::splits::{select_data, DeviceSplits};
@@ -25,7 +25,7 @@ use tch::{Device, Kind, Tensor};
 /// A training run in progress.
 pub struct Trainer<'a> {
     cfg: &'a TrainConfig,
-    paths: &'a RunPaths,
+    run_dir: &'a RunDir,
     opts: &'a RunOptions,
     splits: DeviceSplits,
     model: Classifier,
@@ -93,8 +93,8 @@ struct Gradients {
 impl<'a> Trainer<'a> {
     /// Builds the model and optimiser of `cfg` and, with `--resume`, restores the
     /// checkpoint; opens the logs.
-    pub fn new(cfg: &'a TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, paths: &'a RunPaths, opts: &'a RunOptions) -> Result<Trainer<'a>> {
-        let device = config::parse_device(&cfg.device)?;
+    pub fn new(cfg: &'a TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, run_dir: &'a RunDir, opts: &'a RunOptions) -> Result<Trainer<'a>> {
+        let device = cfg.device.device()?;
         let splits = DeviceSplits::new(&select_data(cfg, data), cfg.encode.max_len, device);
         if splits.train.len == 0 {
             bail!("no training reviews left (subset/val-frac too small)");
@@ -110,11 +110,11 @@ impl<'a> Trainer<'a> {
         let params: Vec<Tensor> = model.trainable_parameters().into_iter().map(|(_, t)| t.shallow_clone()).collect();
         let mut adam = Adam::new(&params.iter().collect::<Vec<_>>(), cfg.lr);
         adam.weight_decay = cfg.weight_decay;
-        let resume = opts.resume && paths.checkpoint_state().exists();
-        let state = if resume { checkpoint::load(paths, &mut model, &mut adam, &names)? } else { CheckpointState::default() };
+        let resume = opts.resume && run_dir.checkpoint_state().exists();
+        let state = if resume { checkpoint::load(run_dir, &mut model, &mut adam, &names)? } else { CheckpointState::default() };
         let resume_at = resume.then_some(LogPosition { epoch: state.epoch, step: state.global_step });
-        let log = RunLog::open(paths, resume_at, cfg.grad_every > 0)?;
-        let history = run::read_metrics(&paths.dir).unwrap_or_default();
+        let log = RunLog::open(run_dir, resume_at, cfg.grad_every > 0)?;
+        let history = run_dir.read_metrics().unwrap_or_default();
         Ok(Trainer {
             total_steps: (splits.train.len.div_ceil(cfg.batch_size) * cfg.epochs) as u64,
             log_every: if device == Device::Cpu { 1 } else { 50 },
@@ -122,7 +122,7 @@ impl<'a> Trainer<'a> {
             started: Instant::now() - Duration::from_secs_f64(state.total_seconds),
             grad_layout: grads::layout(&model),
             cfg,
-            paths,
+            run_dir,
             opts,
             splits,
             model,
@@ -276,7 +276,7 @@ impl<'a> Trainer<'a> {
                 "loss became {bad} at epoch {}, step {}; lower --lr or add --clip (the last good checkpoint is kept)",
                 epoch.number, self.state.global_step
             );
-            Summary::failed(&self.opts.name, &msg, &self.history).write(&self.paths.summary())?;
+            self.run_dir.write_summary(&Summary::failed(&self.opts.name, &msg, &self.history))?;
             return Ok(Some(Outcome::Diverged(msg)));
         }
         let norms = fetch_norms(&mut epoch.pending_norms, self.grad_layout.len())?;
@@ -307,7 +307,7 @@ impl<'a> Trainer<'a> {
     fn save_checkpoint(&mut self) -> Result<()> {
         self.state.adam_step = self.adam.step;
         self.state.total_seconds = self.started.elapsed().as_secs_f64();
-        checkpoint::save(self.paths, &self.model, &self.adam, &self.names, &self.state)
+        checkpoint::save(self.run_dir, &self.model, &self.adam, &self.names, &self.state)
     }
 
     /// Evaluates the epoch's model, logs the epoch, keeps the best weights, and takes
@@ -392,7 +392,7 @@ impl<'a> Trainer<'a> {
             best.val_acc = Some(va);
             best.test_at_best_val = Some(row.test_acc);
             best.bad_epochs = 0;
-            self.model.save(&self.paths.best())?;
+            self.model.save(&self.run_dir.best())?;
             return Ok(false);
         }
         best.bad_epochs += 1;
@@ -404,7 +404,7 @@ impl<'a> Trainer<'a> {
 
     /// Saves model.ot and summary.json of the finished run.
     pub fn finish(self) -> Result<Outcome> {
-        self.model.save(&self.paths.model())?;
+        self.model.save(&self.run_dir.model())?;
         let last = self.history.last().context("no epoch completed")?;
         let best = &self.state.best;
         let summary = Summary {
@@ -422,7 +422,7 @@ impl<'a> Trainer<'a> {
             parameters: self.model.parameter_count(),
             reason: None,
         };
-        summary.write(&self.paths.summary())?;
+        self.run_dir.write_summary(&summary)?;
         Ok(Outcome::Finished(summary))
     }
 }
