@@ -9,7 +9,7 @@ use crate::train::{self, Outcome, RunOptions};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-pub use crate::train::run::RunRecord;
+use crate::train::run::RunRecord;
 
 /// Exit statuses of `train` beyond 0/1/2, also used by sweeps.
 pub const EXIT_DIVERGED: u8 = 3;
@@ -222,9 +222,4 @@ fn run_record(cfg: &TrainConfig, name: &str, archive: &Path, selected: &train::R
         cpu: Some(cpu),
         config: cfg.clone(),
     })
-}
-
-/// Reads a run's config.json.
-pub fn read_record(dir: &Path) -> Result<RunRecord> {
-    RunDir::new(dir).read_config()
 }
