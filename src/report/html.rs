@@ -132,7 +132,7 @@ fn overlay(html: &mut String, runs: &[FoundRun]) -> Result<()> {
 fn run_section(html: &mut String, r: &FoundRun) -> Result<()> {
     let _ = write!(html, "<section><h3>{}</h3>", escape(&r.dir.display().to_string()));
     match &r.summary {
-        Some(s) if s.status == "finished" => {
+        Some(s) if s.is_finished() => {
             let at_val = s.test_acc_at_best_val.map(|a| format!("test accuracy at the best validation epoch {a:.4}, ")).unwrap_or_default();
             let _ = write!(
                 html,
@@ -141,7 +141,7 @@ fn run_section(html: &mut String, r: &FoundRun) -> Result<()> {
             );
         }
         Some(s) => {
-            let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(&s.status), escape(s.reason.as_deref().unwrap_or("")));
+            let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(s.status.as_str()), escape(s.reason.as_deref().unwrap_or("")));
         }
         None if has_epochs(&r.dir) => html.push_str("<p>unfinished: running, or stopped (no summary.json)</p>"),
         None => html.push_str("<p>unfinished: no epoch completed yet</p>"),
