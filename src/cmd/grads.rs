@@ -89,7 +89,7 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
     }
     let combined = write_grads_by_depth(&study, &finished)?;
     let figures = study_figures(&study, &finished)?;
-    if args.json {
+    if args.output.json {
         let runs: Vec<_> = finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
         crate::outln!(
             "{}",

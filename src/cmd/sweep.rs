@@ -203,7 +203,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             }
             PointStatus::Stopped(_) => "stopped".into(),
         };
-        if args.json {
+        if args.output.json {
             crate::outln!("{}", serde_json::json!({"run": dir.display().to_string(), "status": word}));
         } else {
             crate::outln!("{}\t{word}", dir.display());

@@ -63,7 +63,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
     let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
     let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
-    report_outcome(outcome, &dir, args.json)
+    report_outcome(outcome, &dir, args.output.json)
 }
 
 /// `--name` must not write into a folder of something else: a directory that exists,
