@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod cpu;
 pub mod data;
+pub mod exit;
 pub mod fetch;
 pub mod infer;
 pub mod model;

@@ -3,6 +3,7 @@
 use super::sweep::{run_point, PointStatus};
 use super::DataCache;
 use crate::cli::GradsArgs;
+use crate::exit::Exit;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
 use crate::train::config::run_dir;
@@ -43,7 +44,7 @@ pub fn parse_cells(text: &str) -> Result<Vec<Cell>> {
 
 pub const GRADS_BY_DEPTH_HEADER: &str = "cell,depth,epoch,layer,direction,parameter,gate,mean,median,max,last";
 
-pub fn run(args: &GradsArgs) -> Result<u8> {
+pub fn run(args: &GradsArgs) -> Result<Exit> {
     let cells = parse_cells(&args.cells)?;
     let depths = parse_depths(&args.depth)?;
     args.train.check_finite()?;
@@ -103,7 +104,7 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
             crate::outln!("{}", f.display());
         }
     }
-    Ok(if failed > 0 { super::sweep::EXIT_SOME_FAILED } else { 0 })
+    Ok(if failed > 0 { Exit::SomeFailed } else { Exit::Success })
 }
 
 /// Concatenates the runs' grads_epoch.csv (recurrent parameters) with cell and depth.

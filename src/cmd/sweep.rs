@@ -4,6 +4,7 @@
 use super::train::train_prepared;
 use super::DataCache;
 use crate::cli::SweepArgs;
+use crate::exit::Exit;
 use crate::train::config::{TrainArgs, TrainConfig};
 use crate::train::run::{RunDir, Summary};
 use crate::train::signal::StopFlags;
@@ -12,7 +13,6 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 /// Exit status when at least one run of a sweep failed (the others completed).
-pub const EXIT_SOME_FAILED: u8 = 4;
 
 /// `key=v1,v2 key2=v3` -> ordered keys with their values.
 pub fn parse_grid(text: &str) -> Result<Vec<(String, Vec<String>)>> {
@@ -80,7 +80,7 @@ pub enum PointStatus {
     AlreadyDone,
     Failed(String),
     Busy,
-    Stopped(u8),
+    Stopped(Exit),
 }
 
 /// Runs one configuration in `dir` with the sweep's rules: skip when finished (or
@@ -106,7 +106,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
     })();
     match result {
         Ok(Outcome::Finished(_)) => Ok(PointStatus::Finished),
-        Ok(Outcome::Stopped(s)) => Ok(PointStatus::Stopped(s.exit_code())),
+        Ok(Outcome::Stopped(s)) => Ok(PointStatus::Stopped(s.exit())),
         Ok(Outcome::Diverged(msg)) => Ok(PointStatus::Failed(msg)),
         Err(e) => {
             let reason = format!("{e:#}");
@@ -134,7 +134,7 @@ struct SweepFile {
     base: toml::Table,
 }
 
-pub fn run(args: &SweepArgs) -> Result<u8> {
+pub fn run(args: &SweepArgs) -> Result<Exit> {
     let root = crate::train::config::run_dir(&args.runs_dir, &args.name)?;
     let mut base = TrainArgs::default();
     let mut grid = Vec::new();
@@ -182,7 +182,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
         for (name, _) in &planned {
             crate::outln!("{}", root.join(name).display());
         }
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let stop = StopFlags::install();
     let mut data = DataCache::new(&args.source);
@@ -212,7 +212,7 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
             return report_outcome_stopped(code);
         }
     }
-    Ok(if failed > 0 { EXIT_SOME_FAILED } else { 0 })
+    Ok(if failed > 0 { Exit::SomeFailed } else { Exit::Success })
 }
 
 /// A point's directory holds the run of its whole configuration, not just its grid
@@ -236,7 +236,7 @@ fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
     }
 }
 
-fn report_outcome_stopped(code: u8) -> Result<u8> {
+fn report_outcome_stopped(code: Exit) -> Result<Exit> {
     eprintln!("imdb-rnn: sweep stopped by signal; run the same command again to resume");
     Ok(code)
 }

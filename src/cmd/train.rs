@@ -1,6 +1,7 @@
 //! `imdb-rnn train`: resolve the configuration, prepare data, train, report.
 use crate::cli::TrainCmdArgs;
 use crate::data::glove::GloveMatrix;
+use crate::exit::Exit;
 use crate::fetch;
 use crate::train::config::{self, TrainArgs, TrainConfig};
 use crate::train::run::RunDir;
@@ -10,9 +11,6 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 use crate::train::run::RunRecord;
-
-/// Exit statuses of `train` beyond 0/1/2, also used by sweeps.
-pub const EXIT_DIVERGED: u8 = 3;
 
 /// Merges `--config` and flags, then validates.
 pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
@@ -24,7 +22,7 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
     Ok(base.overlay(&args.train))
 }
 
-pub fn run(args: &TrainCmdArgs) -> Result<u8> {
+pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     let targs = resolve_args(args)?;
     // Validate everything that needs no data before any work (GloVe dim comes later);
     // this also settles which GloVe vectors the run uses.
@@ -90,7 +88,7 @@ fn warn_unused_glove(args: &TrainArgs) {
 }
 
 /// Prints the end of a run and maps it to an exit status.
-pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
+pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<Exit> {
     match outcome {
         Outcome::Finished(summary) => {
             if json {
@@ -107,15 +105,15 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
                     dir.display()
                 );
             }
-            Ok(0)
+            Ok(Exit::Success)
         }
         Outcome::Stopped(stop) => {
             eprintln!("imdb-rnn: stopped by signal; checkpoint saved in {}; continue with --resume", dir.display());
-            Ok(stop.exit_code())
+            Ok(stop.exit())
         }
         Outcome::Diverged(msg) => {
             eprintln!("imdb-rnn: {msg}");
-            Ok(EXIT_DIVERGED)
+            Ok(Exit::Diverged)
         }
     }
 }
