@@ -9,5 +9,6 @@ pub mod data;
 pub mod fetch;
 pub mod model;
 pub mod report;
+pub mod sweep;
 pub mod train;
 pub mod util;
