@@ -4,6 +4,7 @@
 //! [`report`]; [`cli`] and [`cmd`] wire them to the command line.
 pub mod cli;
 pub mod cmd;
+pub mod course;
 pub mod cpu;
 pub mod data;
 pub mod fetch;

@@ -47,6 +47,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         Embed(a) => cmd::embed::run(&a).map(|_| 0),
         Grads(a) => cmd::grads::run(&a),
         Sweep(a) => cmd::sweep::run(&a),
+        Course(a) => imdb_rnn::course::run(&a),
         Summary(a) => cmd::summary::run(&a).map(|_| 0),
         Plot(a) => cmd::plot::plot(&a).map(|_| 0),
         Report(a) => cmd::plot::report(&a).map(|_| 0),

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 use crate::train::run::{read_metrics, EpochMetrics};
 
+mod course;
+pub use course::{accuracy_vs_depth, length_distribution};
+
 /// DejaVu Sans cut down to the characters the figures use (see assets/fonts/README.md).
 static FONT_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
 /// The family name plotters looks fonts up by; the embedded font is registered under it.
