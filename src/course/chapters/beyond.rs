@@ -51,7 +51,7 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let others: Vec<String> = runs
         .iter()
         .filter(|r| r.model.readout != Readout::Final)
-        .map(|r| format!("`--readout {}` reaches **{:.4}**, {} points above", r.model.readout_name(), r.final_acc().mean, points(r.final_acc().mean, base)))
+        .map(|r| format!("`--readout {}` reaches **{:.4}** ({} points against `final`)", r.model.readout_name(), r.final_acc().mean, points(r.final_acc().mean, base)))
         .collect();
     part.say(format!(
         "Reading the state at each review's own last token (`last`, the backward direction starting there too) or pooling over its real tokens (`meanmax`) removes the padding \
