@@ -1,6 +1,7 @@
 //! Command-line arguments as parsed (stage one); each command validates them into its
 //! own configuration before doing any work (stage two).
 use crate::train::config::TrainArgs;
+use crate::train::defaults;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -230,10 +231,10 @@ pub struct DataArgs {
     #[arg(long, value_name = "PATH|URL|NAME")]
     pub glove: Option<String>,
     /// Vocabulary size, specials not counted.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::VOCAB_SIZE)]
     pub vocab_size: usize,
     /// Tokens kept per review.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = defaults::MAX_LEN)]
     pub max_len: usize,
     /// How many of the most frequent words to list.
     #[arg(long, default_value_t = 20)]
@@ -275,7 +276,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub best: bool,
     /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -292,7 +293,7 @@ pub struct PredictArgs {
     /// Reviews to classify; without any, one review per line is read from stdin.
     pub texts: Vec<String>,
     /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
     /// Print JSON lines instead of text.
     #[arg(long)]
@@ -314,7 +315,7 @@ pub struct EmbedArgs {
     #[arg(long, short = 'k', default_value_t = 10)]
     pub neighbours: usize,
     /// Vocabulary size without --run (the IMDB vocabulary, specials not counted).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::VOCAB_SIZE)]
     pub vocab_size: usize,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -334,4 +335,55 @@ pub struct ManArgs {
     /// Read one with `man -l DIR/imdb-rnn-train.1`, or install DIR under a MANPATH's man1/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, ValueEnum};
+
+    fn name<T: ValueEnum>(v: T) -> String {
+        v.to_possible_value().expect("a value").get_name().to_string()
+    }
+
+    /// `train --help` states each default in words (the flags stay unset so a --config
+    /// file can fill them): the words must be the constants `resolve` uses.
+    #[test]
+    fn train_help_states_the_defaults_resolve_uses() {
+        let expected: Vec<(&str, String)> = vec![
+            ("cell", name(defaults::CELL)),
+            ("nonlinearity", name(defaults::NONLINEARITY)),
+            ("layers", defaults::LAYERS.to_string()),
+            ("hidden", defaults::HIDDEN.to_string()),
+            ("emb_dim", format!("{}, or the GloVe file's dimension", defaults::EMB_DIM)),
+            ("emb", name(defaults::EMB)),
+            ("dropout", defaults::DROPOUT.to_string()),
+            ("readout", name(defaults::READOUT)),
+            ("batching", format!("bucket for last/mean/max/meanmax, {} for final", name(defaults::BATCHING))),
+            ("emb_dropout", defaults::EMB_DROPOUT.to_string()),
+            ("fc_dropout", defaults::FC_DROPOUT.to_string()),
+            ("weight_decay", format!("{}, plain Adam", defaults::WEIGHT_DECAY)),
+            ("lr_schedule", name(defaults::LR_SCHEDULE)),
+            ("warmup_steps", defaults::WARMUP_STEPS.to_string()),
+            ("truncate", name(defaults::TRUNCATE)),
+            ("epochs", defaults::EPOCHS.to_string()),
+            ("batch_size", defaults::BATCH_SIZE.to_string()),
+            ("lr", defaults::LR.to_string()),
+            ("seed", defaults::SEED.to_string()),
+            ("val_frac", defaults::VAL_FRAC.to_string()),
+            ("vocab_size", defaults::VOCAB_SIZE.to_string()),
+            ("max_len", defaults::MAX_LEN.to_string()),
+            ("grad_every", defaults::GRAD_EVERY.to_string()),
+            ("device", defaults::DEVICE.to_string()),
+            ("glove", format!("{} when --emb uses GloVe", defaults::GLOVE)),
+            ("denormals", name(defaults::DENORMALS)),
+        ];
+        let cli = Cli::command();
+        let train = cli.find_subcommand("train").expect("train");
+        for (id, want) in expected {
+            let arg = train.get_arguments().find(|a| a.get_id() == id).unwrap_or_else(|| panic!("no --{id}"));
+            let help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default().replace('\n', " ");
+            assert!(help.contains(&format!("[default: {want}]")), "--{id}: {help:?} should say [default: {want}]");
+        }
+    }
 }

@@ -34,7 +34,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
     let words = query_words(&args.words)?;
     let (vocab, learned, run_glove) = match &args.run {
         Some(dir) => {
-            let super::predict::LoadedRun { record, vocab, model, .. } = super::predict::load_run(dir, "cpu", false)?;
+            let crate::infer::LoadedRun { record, vocab, model, .. } = crate::infer::load_run(dir, "cpu", false)?;
             let dim = model.embedding.size()[1] as usize;
             let data = Vec::<f32>::try_from(model.embedding.detach().to_device(tch::Device::Cpu).flatten(0, -1))?;
             (vocab, Some((dim, data)), record.config.glove)

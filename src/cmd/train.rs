@@ -3,32 +3,13 @@ use crate::cli::TrainCmdArgs;
 use crate::data::glove::GloveMatrix;
 use crate::fetch;
 use crate::train::config::{self, TrainArgs, TrainConfig};
-use crate::train::run::RunPaths;
+use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
 use crate::train::{self, Outcome, RunOptions};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// config.json: the resolved configuration plus everything needed to trust and reuse it.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct RunRecord {
-    pub name: String,
-    pub imdb_rnn: String,
-    pub git: String,
-    pub libtorch: String,
-    pub cuda_available: bool,
-    pub cudnn_version: Option<i64>,
-    pub device: String,
-    pub archive: String,
-    pub train_reviews: usize,
-    pub val_reviews: usize,
-    pub test_reviews: usize,
-    /// How the CPU computed (denormals, threads); absent in runs written before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<crate::cpu::CpuRuntime>,
-    pub config: TrainConfig,
-}
+pub use crate::train::run::RunRecord;
 
 /// Exit statuses of `train` beyond 0/1/2, also used by sweeps.
 pub const EXIT_DIVERGED: u8 = 3;
@@ -45,18 +26,16 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
 
 pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let targs = resolve_args(args)?;
-    // Validate everything that needs no data before any work (GloVe dim comes later).
-    TrainConfig::resolve(&targs, None)?;
+    // Validate everything that needs no data before any work (GloVe dim comes later);
+    // this also settles which GloVe vectors the run uses.
+    let checked = TrainConfig::resolve(&targs, None)?;
     if let Some(name) = &args.name {
         config::run_dir(&args.runs_dir, name)?;
     }
     let home = fetch::data_home();
-    let glove_file = match (&targs.emb, &targs.glove) {
-        (Some(m), g) if m.uses_glove() => {
-            let value = g.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into());
-            Some(super::glove_path(&value, &args.source, &home)?)
-        }
-        _ => None,
+    let glove_file = match &checked.glove {
+        Some(value) => Some(super::glove_path(value, &args.source, &home)?),
+        None => None,
     };
     let glove_dim = match &glove_file {
         Some(p) => Some(crate::data::glove::peek_dim(p)? as i64),
@@ -74,7 +53,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
         );
     }
     // The lock a sweep takes for its points: two processes never train one directory.
-    let Some(_lock) = crate::train::run::try_lock_run(&dir)? else {
+    let Some(_lock) = RunDir::new(&dir).try_lock()? else {
         bail!("run directory {} is being trained by another process right now; wait for it to end, or choose another --name", dir.display());
     };
     // Before any tensor work, so libtorch's threads inherit the blocked signals.
@@ -93,7 +72,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
 fn refuse_foreign_directory(dir: &Path) -> Result<()> {
     let occupied =
         std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| crate::util::temp_file_pid(&e.file_name().to_string_lossy()).is_none()));
-    if occupied && !RunPaths::new(dir).config().exists() {
+    if occupied && !RunDir::new(dir).config().exists() {
         bail!("{} exists and is not a run directory (no config.json); choose another --name or --runs-dir", dir.display());
     }
     Ok(())
@@ -171,17 +150,14 @@ pub fn train_prepared(
         }
     }
     let cfg = &cfg;
-    let paths = RunPaths::new(dir);
+    let run_dir = RunDir::new(dir);
     if resume {
-        let record: RunRecord = serde_json::from_slice(
-            &std::fs::read(paths.config()).with_context(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?,
-        )
-        .with_context(|| format!("{} is not a config.json of imdb-rnn", paths.config().display()))?;
+        let record = run_dir.read_config_or(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?;
         if record.config != *cfg {
             let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
             bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
         }
-    } else if paths.config().exists() {
+    } else if run_dir.is_run() {
         bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
@@ -210,7 +186,7 @@ pub fn train_prepared(
         libtorch: info.libtorch.into(),
         cuda_available: info.cuda_available,
         cudnn_version: info.cudnn_version,
-        device: format!("{:?}", config::parse_device(&cfg.device)?),
+        device: format!("{:?}", cfg.device.device()?),
         archive: archive.display().to_string(),
         train_reviews: selected.train.len(),
         val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
@@ -218,10 +194,10 @@ pub fn train_prepared(
         cpu: Some(cpu),
         config: cfg.clone(),
     };
-    crate::util::write_atomic(&paths.config(), serde_json::to_string_pretty(&record)?.as_bytes())?;
-    crate::util::write_atomic(&paths.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
+    run_dir.write_config(&record)?;
+    crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
     let opts = RunOptions { resume, progress, stop, name: name.into() };
-    let outcome = train::train(cfg, data, glove, &paths, &opts)?;
+    let outcome = train::train(cfg, data, glove, &run_dir, &opts)?;
     if matches!(outcome, Outcome::Finished(_)) {
         // The run's figures (learning curves, gradient heatmap and profile), so a user
         // can look without another command. A figure that fails must not fail the run.
@@ -234,8 +210,5 @@ pub fn train_prepared(
 
 /// Reads a run's config.json.
 pub fn read_record(dir: &Path) -> Result<RunRecord> {
-    let p = dir.join("config.json");
-    let bytes =
-        std::fs::read(&p).with_context(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", dir.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", p.display()))
+    RunDir::new(dir).read_config()
 }

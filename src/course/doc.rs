@@ -1,7 +1,8 @@
 //! The course report as a document (sections of paragraphs, tables, figures and
 //! commands), rendered twice: one self-contained HTML file (figures as data URIs) and a
 //! Markdown twin whose figures are the PNG files next to it.
-use anyhow::{Context, Result};
+use crate::report::html::escape;
+use anyhow::Result;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -47,10 +48,6 @@ pub struct Doc {
     pub title: String,
     pub intro: Vec<String>,
     pub parts: Vec<Part>,
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// `**bold**` and `` `code` `` spans, the only inline markup readings use, as HTML.
@@ -118,16 +115,7 @@ impl Doc {
                         }
                         h.push_str("</table>");
                     }
-                    Block::Figure { file, caption } => {
-                        let path = figures.join(file);
-                        let bytes = std::fs::read(&path).with_context(|| format!("cannot read figure {}", path.display()))?;
-                        let _ = write!(
-                            h,
-                            "<figure><img alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{0}</figcaption></figure>",
-                            escape(caption),
-                            crate::cmd::plot::base64(&bytes)
-                        );
-                    }
+                    Block::Figure { file, caption } => h.push_str(&crate::report::html::img(&figures.join(file), caption)?),
                     Block::Commands(lines) => {
                         let _ = write!(h, "<pre>{}</pre>", escape(&lines.join("\n")));
                     }

@@ -1,7 +1,7 @@
 //! The course's runs read back: each model's finished seeds with their summary.json and
 //! metrics.csv, and the mean ± std the report's tables show.
 use super::plan::Model;
-use crate::train::run::{read_metrics, EpochMetrics, Summary};
+use crate::train::run::{read_metrics, EpochMetrics, RunDir, Summary};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
@@ -92,8 +92,7 @@ pub fn load(root: &Path, model: Model, seeds: u64) -> Result<ModelRuns> {
     let mut runs = Vec::new();
     for seed in 0..seeds {
         let dir = root.join(model.run_name(seed));
-        let summary = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice::<Summary>(&b).ok());
-        if let Some(summary) = summary.filter(|s| s.status == "finished") {
+        if let Some(summary) = RunDir::new(&dir).read_summary().filter(|s| s.is_finished()) {
             let metrics = read_metrics(&dir)?;
             runs.push(Run { dir, summary, metrics });
         }

@@ -1,3 +1,7 @@
-//! What a person looks at after training: plots (PNG), summaries and the HTML report.
+//! What a person looks at after training: figures (PNG), the summary table, evaluation
+//! metrics and the HTML report.
+pub mod eval;
+pub mod html;
 pub mod neighbours;
 pub mod plots;
+pub mod summary;

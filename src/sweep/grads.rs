@@ -2,11 +2,11 @@
 //! logged, their per-epoch norms gathered into grads_by_depth.csv, and the study's
 //! figures (first-layer norm against depth, ‖dL/dx_t‖ over time, learning curves).
 use super::point::{is_finished, run_all, Point, PointStatus, RunAll};
-use crate::cmd::train::read_record;
 use crate::cmd::DataCache;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
 use crate::train::config::TrainArgs;
+use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -119,7 +119,7 @@ pub fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
     let mut runs: Vec<StudyRun> = Vec::new();
     for entry in std::fs::read_dir(study).with_context(|| format!("cannot read {}", study.display()))?.flatten() {
         let dir = entry.path();
-        if let (true, Ok(record)) = (is_finished(&dir), read_record(&dir)) {
+        if let (true, Ok(record)) = (is_finished(&dir), RunDir::new(&dir).read_config()) {
             let r = &record.config.model.recurrent;
             runs.push((r.cell, r.num_layers, dir));
         }

@@ -1,10 +1,10 @@
 //! One point of a sweep (or of a study, or of the course) run with the sweep's rules:
 //! skip it when finished, resume it when interrupted, record its failure, never let two
 //! processes train it; and a list of points run one after another on shared data.
-use crate::cmd::train::{read_record, train_prepared};
+use crate::cmd::train::train_prepared;
 use crate::cmd::DataCache;
 use crate::train::config::{first_difference, TrainArgs, TrainConfig};
-use crate::train::run::{RunPaths, Summary};
+use crate::train::run::{RunDir, Summary};
 use crate::train::signal::StopFlags;
 use crate::train::Outcome;
 use anyhow::{bail, Context, Result};
@@ -45,23 +45,21 @@ pub struct Point {
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
 pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
-    let Some(_lock) = crate::train::run::try_lock_run(dir)? else {
+    let run_dir = RunDir::new(dir);
+    let Some(_lock) = run_dir.try_lock()? else {
         return Ok(PointStatus::Busy);
     };
-    let paths = RunPaths::new(dir);
-    if let Ok(bytes) = std::fs::read(paths.summary()) {
-        if let Ok(s) = serde_json::from_slice::<Summary>(&bytes) {
-            if s.status == "finished" || !retry_failed {
-                return Ok(if s.status == "finished" { PointStatus::AlreadyDone } else { PointStatus::Failed(s.reason.unwrap_or_default()) });
-            }
-            let _ = std::fs::remove_file(paths.summary());
+    if let Some(s) = run_dir.read_summary() {
+        if s.is_finished() || !retry_failed {
+            return Ok(if s.is_finished() { PointStatus::AlreadyDone } else { PointStatus::Failed(s.reason.unwrap_or_default()) });
         }
+        let _ = std::fs::remove_file(run_dir.summary());
     }
     let result = (|| -> Result<Outcome> {
         let first = TrainConfig::resolve(args, None)?;
         let loaded = data.load(first.encode, first.glove.as_deref())?;
         let cfg = TrainConfig::resolve(args, loaded.glove.map(|m| m.dim as i64))?;
-        let resume = paths.config().exists();
+        let resume = run_dir.config().exists();
         train_prepared(&cfg, name, dir, loaded.archive, loaded.data, loaded.glove, resume, progress, stop.clone())
     })();
     match result {
@@ -74,7 +72,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
             // sweep must still go on to its other points.
             let recorded = std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))
-                .and_then(|()| Summary::failed(name, &reason, &[]).write(&paths.summary()));
+                .and_then(|()| run_dir.write_summary(&Summary::failed(name, &reason, &[])));
             if let Err(e) = recorded {
                 eprintln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
             }
@@ -87,7 +85,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
 /// values: rerunning a sweep with a changed shared option (say --epochs) must not
 /// report the old runs as finished, so it is refused, naming the option.
 pub fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
-    let (Ok(record), Ok(now)) = (read_record(dir), TrainConfig::resolve(args, None)) else {
+    let (Ok(record), Ok(now)) = (RunDir::new(dir).read_config(), TrainConfig::resolve(args, None)) else {
         // No run yet, or options the point itself will report as failed.
         return Ok(());
     };
@@ -151,5 +149,5 @@ pub fn run_all(points: &[Point], data: &mut DataCache, opts: &RunAll, stop: &Sto
 
 /// Whether `dir` holds a run whose summary.json says it finished.
 pub fn is_finished(dir: &Path) -> bool {
-    std::fs::read(RunPaths::new(dir).summary()).ok().and_then(|b| serde_json::from_slice::<Summary>(&b).ok()).is_some_and(|s| s.status == "finished")
+    RunDir::new(dir).read_summary().is_some_and(|s| s.is_finished())
 }

@@ -48,7 +48,7 @@ pub fn rnn(ctx: &Ctx, part: &mut Part) -> Result<()> {
          its training loss went from {loss0:.4} to {loss1:.4} ({}). {}",
         points(test, 0.5),
         if loss1 < loss0 { "down" } else { "not down" },
-        if (train - test).abs() < 0.03 { "Train and test accuracy stay within 3 points of each other: no over-fitting yet." } else { "Train and test accuracy are more than 3 points apart: the gap is over-fitting." }
+        if (train - test).abs() < 0.03 { "Train and test accuracy stay within 3 points of each other: no over-fitting yet." } else { "Train accuracy is more than 3 points away from test: what the model fits on its training reviews does not carry over." }
     ));
     Ok(())
 }
@@ -64,7 +64,7 @@ pub fn depth(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let (best_depth, best) = by_depth.iter().max_by(|a, b| a.1.mean.total_cmp(&b.1.mean)).context("no depth")?;
     let (first, last) = (&runs[0], &runs[runs.len() - 1]);
     part.say(format!(
-        "The best final test accuracy is **{:.4} with {}**; {} give {:.4} and {} {:.4} ({} points). \
+        "The best final test accuracy is **{:.4}, with {}**; with {} it is {:.4}, with {} {:.4} ({} points). \
          An epoch takes {:.1} s with {} and {:.1} s with {}.",
         best.mean,
         plan::layers(*best_depth),

@@ -1,6 +1,8 @@
 //! The course report's own figures: accuracy against depth, and the share of reviews up
 //! to each length (where the `--max-len` cut falls).
-use super::{draw_legend, draw_lines, palette_lines, split_legend, ys, Figure, Line, Panel, Scale};
+use super::chart::{draw_legend, draw_lines, palette_lines, split_legend, ys, Line, Panel};
+use super::figure::Figure;
+use super::scale::Scale;
 use anyhow::{bail, Result};
 use std::path::Path;
 

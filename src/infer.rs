@@ -1,0 +1,134 @@
+//! A trained run put to use: its vocabulary and weights loaded from the run directory,
+//! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
+use crate::data::prepare::{encode_text, Prepared};
+use crate::data::vocab::Vocab;
+use crate::model::Classifier;
+use crate::train::config::parse_device;
+use crate::train::batches::Batch;
+use crate::train::run::{RunDir, RunRecord};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::io::BufRead;
+use std::path::Path;
+use tch::Tensor;
+
+/// A run's configuration, vocabulary and model, and which weights file was loaded.
+pub struct LoadedRun {
+    pub record: RunRecord,
+    pub vocab: Vocab,
+    pub model: Classifier,
+    /// `model.ot`, `best.ot`, or `checkpoint.ot` for a run that has not finished.
+    pub weights: String,
+}
+
+/// Loads a run's vocabulary and model (final weights, or best.ot). A run without
+/// model.ot (not finished) uses its last checkpoint, and says so on stderr.
+pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
+    let paths = RunDir::new(dir);
+    let record = paths.read_config()?;
+    let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
+        .with_context(|| format!("{} is corrupt", paths.vocab().display()))?;
+    let vocab = vocab.reindex();
+    let device = parse_device(device)?;
+    let weights = if best { paths.best() } else { paths.model() };
+    let weights = if weights.exists() || best { weights } else { paths.checkpoint() };
+    let mut model = Classifier::new(&record.config.model, device, None)?;
+    if weights == paths.checkpoint() {
+        if !weights.exists() {
+            anyhow::bail!("{} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume", dir.display());
+        }
+        eprintln!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display());
+        let saved: std::collections::HashMap<String, Tensor> =
+            Tensor::load_multi_with_device(&weights, device).map_err(|e| crate::util::torch_error(e, &weights))?.into_iter().collect();
+        model.copy_from(&saved, "model.", &weights)?;
+    } else {
+        model.load(&weights)?;
+    }
+    let weights = weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(LoadedRun { record, vocab, model, weights })
+}
+
+/// Reviews, one per line of `input`. A line that is not valid UTF-8 is decoded with
+/// its bad bytes replaced (and named on stderr) instead of rejecting the whole input.
+pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, line) in input.split(b'\n').enumerate() {
+        let mut line = line.context("cannot read stdin")?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        let text = match String::from_utf8(line) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("imdb-rnn: warning: stdin line {} is not valid UTF-8; its undecodable bytes were replaced by U+FFFD", i + 1);
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        out.push(text);
+    }
+    Ok(out)
+}
+
+/// One review classified, as `predict --json` prints it.
+#[derive(Serialize)]
+pub struct Prediction<'a> {
+    pub text: &'a str,
+    pub probability_positive: f64,
+    pub label: &'static str,
+    /// Words of the review found by the tokenizer (before truncation).
+    pub tokens: u32,
+}
+
+/// Reviews classified per call: bounds the memory of one forward pass however long stdin is.
+pub const CLASSIFY_CHUNK: usize = 256;
+
+/// Classifies `texts` (reviews `first + 1..` of the input, for the warning that names an
+/// empty one) with the run's own encoding.
+pub fn classify<'t>(run: &LoadedRun, texts: &'t [String], first: usize) -> Result<Vec<Prediction<'t>>> {
+    let LoadedRun { record, vocab, model, .. } = run;
+    let max_len = record.config.encode.max_len;
+    let _guard = tch::no_grad_guard();
+    let mut ids = Vec::with_capacity(texts.len() * max_len);
+    let mut lengths = Vec::with_capacity(texts.len());
+    for (i, t) in texts.iter().enumerate() {
+        let (row, len) = encode_text(t, vocab, max_len, record.config.encode.truncate);
+        if len == 0 {
+            eprintln!(
+                "imdb-rnn: warning: review {} has no words (empty or punctuation only); its probability reflects the model, not the review",
+                first + i + 1
+            );
+        }
+        ids.extend(row.into_iter().map(|i| i as i64));
+        lengths.push(len as i64);
+    }
+    let batch = Batch::upload(&ids, max_len, &lengths, &[], model.device);
+    let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&batch.tokens, &batch.lengths, false).sigmoid().to_device(tch::Device::Cpu))?;
+    Ok(texts
+        .iter()
+        .zip(probs)
+        .zip(&lengths)
+        .map(|((text, p), len)| Prediction { text, probability_positive: p as f64, label: if p > 0.5 { "positive" } else { "negative" }, tokens: *len as u32 })
+        .collect())
+}
+
+/// The run's test split (with its own seeded `--subset`) scored by its model: loss,
+/// accuracy, and P(positive) of each review, with the split's labels and lengths.
+pub fn score_test(run: &LoadedRun, data: &Prepared) -> Result<TestScores> {
+    let selected = crate::train::select_data(&run.record.config, data);
+    let test = crate::train::SplitTensors::new(&selected.test, run.record.config.encode.max_len, run.model.device);
+    let crate::train::Evaluation { loss, acc, probs } = crate::train::evaluate(&run.model, &test, true);
+    let probs: Vec<f32> = Vec::<f32>::try_from(probs.expect("asked for").to_device(tch::Device::Cpu))?;
+    Ok(TestScores { loss, accuracy: acc, probs, labels: selected.test.labels, lengths: selected.test.lengths })
+}
+
+/// What [`score_test`] measured.
+pub struct TestScores {
+    pub loss: f64,
+    pub accuracy: f64,
+    /// P(positive) per review, in split order.
+    pub probs: Vec<f32>,
+    /// 1 positive, 0 negative.
+    pub labels: Vec<u8>,
+    /// True token count of each review, before truncation.
+    pub lengths: Vec<u32>,
+}

@@ -1,0 +1,183 @@
+//! Gradient figures: the per-layer heatmap of one run, the first-layer norm against
+//! depth across runs, and the norm reaching the input embedding over time.
+use anyhow::{bail, Result};
+use std::path::Path;
+
+use super::chart::{draw_legend, draw_lines, drop_empty, palette_lines, split_legend, ys, Panel};
+use super::figure::Figure;
+use super::heatmap::{draw_colour_bar, draw_grid, ColourScale, COLOUR_BAR_WIDTH};
+use super::run_files::{layer_epoch_grid, read_rows, require, GradEpochRow, RunInfo};
+use super::scale::{min_max, Scale};
+
+/// One point of [`grad_vs_depth`]: a run's first-layer recurrent gradient norm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthPoint {
+    /// Cell kind (`rnn`, `lstm`, `gru`): one line per distinct value.
+    pub cell: String,
+    /// Number of stacked recurrent layers.
+    pub depth: i64,
+    /// Layer 0's `weight_hh` gradient norm, e.g. from [`read_first_layer_norm`](super::read_first_layer_norm).
+    pub first_layer_norm: f64,
+}
+
+/// Mean gradient norm of the recurrent weights `weight_hh` (all gates, forward direction)
+/// per layer (y) and epoch (x) on a log colour scale, with a second panel for the input
+/// weights `weight_ih` sharing the colour bar.
+pub fn grad_heatmap(run_dir: &Path, out: &Path) -> Result<()> {
+    let path = require(run_dir, "grads_epoch.csv")?;
+    let rows: Vec<GradEpochRow> = read_rows(&path)?;
+    let hh = layer_epoch_grid(&rows, "weight_hh");
+    if hh.is_empty() {
+        bail!("{} has no weight_hh rows (gate all, forward direction)", path.display());
+    }
+    let ih = layer_epoch_grid(&rows, "weight_ih");
+    let values: Vec<f64> = hh.values().chain(ih.values()).copied().filter(|v| *v > 0.0 && v.is_finite()).collect();
+    let Some((lo, hi)) = min_max(&values) else {
+        bail!("{} has no positive weight_hh gradient norms to plot", path.display());
+    };
+    let colours = ColourScale::new(lo, hi);
+    let layers = hh.keys().chain(ih.keys()).map(|(l, _)| *l).max().unwrap_or(0) + 1;
+    let panels = if ih.is_empty() { 1 } else { 2 };
+    let info = RunInfo::read(run_dir);
+    let figure = Figure {
+        title: format!("Gradient norm per layer and epoch: {}", info.name),
+        subtitle: join_nonempty(&[info.describe(), "mean over logged steps of ‖∂L/∂W‖, all gates, forward direction".into()]),
+        size: (1200, 110 + panels * (130 + 42 * layers.clamp(2, 12) as u32)),
+    };
+    figure.render(out, |body| {
+        let (w, _) = body.dim_in_pixel();
+        let (grids, bar) = body.split_horizontally(w - COLOUR_BAR_WIDTH);
+        let areas = grids.split_evenly((panels as usize, 1));
+        draw_grid(&areas[0], "Recurrent weights W_hh", &hh, layers, &colours)?;
+        if panels == 2 {
+            draw_grid(&areas[1], "Input weights W_ih", &ih, layers, &colours)?;
+        }
+        draw_colour_bar(&bar, &colours, "gradient norm ‖∂L/∂W‖ (log scale)")
+    })
+}
+
+/// First-layer (layer 0) `weight_hh` gradient norm against the number of stacked layers,
+/// one line per cell kind, on a log y axis.
+pub fn grad_vs_depth(points: &[DepthPoint], out: &Path) -> Result<()> {
+    let mut by_cell: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for p in points.iter().filter(|p| p.first_layer_norm > 0.0 && p.first_layer_norm.is_finite()) {
+        let point = (p.depth as f64, p.first_layer_norm);
+        match by_cell.iter_mut().find(|(cell, _)| *cell == p.cell) {
+            Some((_, series)) => series.push(point),
+            None => by_cell.push((p.cell.clone(), vec![point])),
+        }
+    }
+    if by_cell.is_empty() {
+        bail!("no positive first-layer gradient norms to plot ({} points given)", points.len());
+    }
+    let lines = palette_lines(by_cell.into_iter().map(|(cell, mut series)| {
+        series.sort_by(|a, b| a.0.total_cmp(&b.0));
+        (cell, series)
+    }));
+    let xs: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
+    let (x_lo, x_hi) = min_max(&xs).unwrap_or((1.0, 1.0));
+    let y = Scale::log_of(&ys(&lines));
+    let panel = Panel {
+        caption: String::new(),
+        x_desc: "depth (number of stacked recurrent layers)".into(),
+        y_desc: y.desc("‖∂L/∂W_hh‖ of layer 0, mean over epochs"),
+        x: Scale::integers_for_points(x_lo, x_hi),
+        y,
+    };
+    let figure = Figure {
+        title: "First-layer recurrent gradient vs depth".into(),
+        subtitle: "vanishing gradients: how much of the loss gradient reaches the layer next to the input".into(),
+        size: (1100, 650),
+    };
+    figure.render(out, |body| {
+        let (plot, legend) = split_legend(body, &lines)?;
+        draw_lines(&plot, &panel, &lines)?;
+        draw_legend(&legend, Some("cell"), &lines)
+    })
+}
+
+/// Mean ‖dL/dx_t‖ (gradient reaching the input embedding at position t) against t, one
+/// line per label, log y. Positions count from the start of the review, or back from its
+/// last real token when `from_end`.
+pub fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end: bool) -> Result<()> {
+    let lines = palette_lines(series.iter().map(|(label, points)| {
+        let points = points.iter().filter(|(_, v)| *v > 0.0 && v.is_finite()).map(|&(t, v)| (t as f64, v)).collect();
+        (label.clone(), points)
+    }));
+    let lines = drop_empty(lines);
+    if lines.is_empty() {
+        bail!("no positive gradient norms to plot ({} series given)", series.len());
+    }
+    let xs: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
+    let (x_lo, x_hi) = min_max(&xs).unwrap_or((0.0, 0.0));
+    let y = Scale::log_of(&ys(&lines));
+    let x_desc = if from_end { "position t (tokens before the last real token)" } else { "position t (tokens from start)" };
+    let panel =
+        Panel {
+            caption: String::new(), x_desc: x_desc.into(), y_desc: y.desc("mean ‖∂L/∂xₜ‖ over reviews"), x: Scale::integers_for_points(x_lo, x_hi), y
+        };
+    let figure = Figure {
+        title: "Gradient of the loss w.r.t. the input embedding over time".into(),
+        subtitle: if from_end {
+            "t = 0 is each review’s last real token; larger t lies further back".into()
+        } else {
+            "t = 0 is each review’s first token".into()
+        },
+        size: (1100, 650),
+    };
+    figure.render(out, |body| {
+        let (plot, legend) = split_legend(body, &lines)?;
+        draw_lines(&plot, &panel, &lines)?;
+        draw_legend(&legend, None, &lines)
+    })
+}
+
+fn join_nonempty(parts: &[String]) -> String {
+    parts.iter().filter(|p| !p.is_empty()).cloned().collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{assert_drawn, fake_run};
+    use super::super::{read_first_layer_norm, read_time_profile};
+    use super::*;
+
+    #[test]
+    fn heatmap_and_time_profile_and_depth() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("run");
+        fake_run(&run, "lstm-l3", true, true);
+        let out = tmp.path().join("heat.png");
+        grad_heatmap(&run, &out).unwrap();
+        assert_drawn(&out, (1200, 110 + 2 * (130 + 42 * 3)));
+
+        let profile = read_time_profile(&run, None, true).unwrap();
+        assert_eq!(profile.len(), 30, "positions without reviews are left out");
+        assert_eq!(profile[0].0, 0);
+        assert!((profile[0].1 - 3e-3).abs() < 1e-12, "last epoch by default: {:?}", profile[0]);
+        let first = read_time_profile(&run, Some(1), false).unwrap();
+        assert!((first[29].1 - 1e-3 * 0.85).abs() < 1e-12);
+        let err = read_time_profile(&run, Some(9), false).unwrap_err().to_string();
+        assert!(err.contains("no rows for epoch 9"), "{err}");
+
+        let series = vec![("epoch 1".to_string(), first), ("epoch 3".to_string(), profile)];
+        for from_end in [false, true] {
+            let out = tmp.path().join(format!("time-{from_end}.png"));
+            grad_over_time(&series, &out, from_end).unwrap();
+            assert_drawn(&out, (1100, 650));
+        }
+
+        // Layer 0 weight_hh, gate all: 1e-4 * epoch, mean over epochs 1..=5 = 3e-4.
+        let norm = read_first_layer_norm(&run).unwrap();
+        assert!((norm - 3e-4).abs() < 1e-12, "{norm}");
+        let points: Vec<DepthPoint> = [("lstm", 1, 0.1), ("lstm", 2, 0.03), ("lstm", 4, 0.004), ("rnn", 1, 0.2), ("rnn", 2, 1e-3), ("rnn", 4, 2e-6)]
+            .iter()
+            .map(|&(cell, depth, first_layer_norm)| DepthPoint { cell: cell.into(), depth, first_layer_norm })
+            .collect();
+        let out = tmp.path().join("depth.png");
+        grad_vs_depth(&points, &out).unwrap();
+        assert_drawn(&out, (1100, 650));
+        let zero = [DepthPoint { cell: "gru".into(), depth: 1, first_layer_norm: 0.0 }];
+        assert!(grad_vs_depth(&zero, &out).is_err());
+    }
+}

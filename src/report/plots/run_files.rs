@@ -1,0 +1,186 @@
+//! What the figures read from a run directory: metrics.csv, grads_epoch.csv,
+//! grads_time.csv and the names in config.json, with one-line errors naming the file.
+use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::train::run::{read_metrics, EpochMetrics};
+
+/// Mean ‖dL/dx_t‖ per position of one epoch of grads_time.csv (the last one by default),
+/// positions from the start or, with `from_end`, back from the last real token. Positions
+/// no review reached (count 0, empty norm) are left out.
+pub fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -> Result<Vec<(i64, f64)>> {
+    let rows = read_time_rows(run_dir)?;
+    let epochs = distinct_epochs(&rows);
+    let path = run_dir.join("grads_time.csv");
+    let Some(&last) = epochs.last() else { bail!("{} has no rows yet", path.display()) };
+    let epoch = epoch.unwrap_or(last);
+    if !epochs.contains(&epoch) {
+        bail!("{} has no rows for epoch {epoch} (it has epochs {}..={last})", path.display(), epochs[0]);
+    }
+    Ok(time_profile(&rows, epoch, from_end))
+}
+
+/// Mean over epochs of grads_epoch.csv's `mean` for layer 0, `weight_hh`, gate `all`,
+/// forward direction: one number per run for [`grad_vs_depth`](super::grad_vs_depth).
+pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
+    let path = require(run_dir, "grads_epoch.csv")?;
+    let rows: Vec<GradEpochRow> = read_rows(&path)?;
+    let values: Vec<f64> = layer_epoch_grid(&rows, "weight_hh").into_iter().filter(|((layer, _), _)| *layer == 0).map(|(_, v)| v).collect();
+    if values.is_empty() {
+        bail!("{} has no rows for layer 0 weight_hh (gate all, forward direction)", path.display());
+    }
+    Ok(values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// One row of grads_epoch.csv (the columns the figures use).
+#[derive(Debug, Deserialize)]
+pub(super) struct GradEpochRow {
+    epoch: usize,
+    layer: Option<i64>,
+    direction: String,
+    parameter: String,
+    gate: String,
+    mean: f64,
+}
+
+/// One row of grads_time.csv.
+#[derive(Debug, Deserialize)]
+pub(super) struct TimeRow {
+    epoch: usize,
+    t: i64,
+    norm: Option<f64>,
+    count: f64,
+    t_from_end: i64,
+    norm_from_end: Option<f64>,
+    count_from_end: f64,
+}
+
+/// What config.json says about a run, for titles and legends. Missing or unreadable
+/// fields are left empty: a figure is still worth drawing without them.
+#[derive(Debug, Default)]
+pub(super) struct RunInfo {
+    pub(super) name: String,
+    cell: Option<String>,
+    layers: Option<i64>,
+    hidden: Option<i64>,
+    bidirectional: bool,
+}
+
+impl RunInfo {
+    pub(super) fn read(run_dir: &Path) -> RunInfo {
+        let dir_name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| run_dir.display().to_string());
+        let json: serde_json::Value = std::fs::read_to_string(run_dir.join("config.json")).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+        let rec = &json["config"]["model"]["recurrent"];
+        RunInfo {
+            name: json["name"].as_str().filter(|s| !s.is_empty()).map(str::to_string).unwrap_or(dir_name),
+            cell: rec["cell"].as_str().map(str::to_string),
+            layers: rec["num_layers"].as_i64(),
+            hidden: rec["hidden_size"].as_i64(),
+            bidirectional: rec["bidirectional"].as_bool().unwrap_or(false),
+        }
+    }
+
+    /// "LSTM, 3 layers, hidden 32", or "" when config.json said nothing.
+    pub(super) fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(cell) = &self.cell {
+            parts.push(cell.to_uppercase());
+        }
+        if let Some(l) = self.layers {
+            parts.push(format!("{l} layer{}", if l == 1 { "" } else { "s" }));
+        }
+        if let Some(h) = self.hidden {
+            parts.push(format!("hidden {h}"));
+        }
+        if self.bidirectional {
+            parts.push("bidirectional".into());
+        }
+        parts.join(", ")
+    }
+}
+
+/// `dir/name`, or an error naming the directory and what is missing.
+pub(super) fn require(dir: &Path, name: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    match name {
+        "metrics.csv" => bail!("{} has no metrics.csv; is it a run directory of imdb-rnn train?", dir.display()),
+        _ => bail!("{} has no {name}; gradients are logged only by imdb-rnn train --grad-every N with N > 0", dir.display()),
+    }
+}
+
+/// metrics.csv of a run, with at least one row.
+pub(super) fn read_run_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>> {
+    let path = require(run_dir, "metrics.csv")?;
+    let metrics = read_metrics(run_dir).map_err(|e| anyhow!("{e:#}"))?;
+    if metrics.is_empty() {
+        bail!("{} has no rows yet (no epoch has finished)", path.display());
+    }
+    Ok(metrics)
+}
+
+/// Every row of a CSV file with a header, by column name.
+pub(super) fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    reader.deserialize().map(|row| row.map_err(|e| anyhow!("{} is malformed: {e}", path.display()))).collect()
+}
+
+pub(super) fn read_time_rows(run_dir: &Path) -> Result<Vec<TimeRow>> {
+    read_rows(&require(run_dir, "grads_time.csv")?)
+}
+
+/// Sorted epochs present in grads_time.csv rows.
+pub(super) fn distinct_epochs(rows: &[TimeRow]) -> Vec<usize> {
+    let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    epochs
+}
+
+/// (t, mean norm) of one epoch, leaving out positions no review reached.
+pub(super) fn time_profile(rows: &[TimeRow], epoch: usize, from_end: bool) -> Vec<(i64, f64)> {
+    let mut out: Vec<(i64, f64)> = rows
+        .iter()
+        .filter(|r| r.epoch == epoch)
+        .filter_map(|r| {
+            let (t, norm, count) = if from_end { (r.t_from_end, r.norm_from_end, r.count_from_end) } else { (r.t, r.norm, r.count) };
+            Some((t, norm.filter(|_| count > 0.0)?))
+        })
+        .collect();
+    out.sort_by_key(|p| p.0);
+    out
+}
+
+/// (layer, epoch) -> mean norm of `parameter`, gate `all`, forward direction.
+pub(super) fn layer_epoch_grid(rows: &[GradEpochRow], parameter: &str) -> BTreeMap<(i64, usize), f64> {
+    rows.iter()
+        .filter(|r| r.parameter == parameter && r.gate == "all" && r.direction == "forward")
+        .filter_map(|r| Some(((r.layer?, r.epoch), r.mean)))
+        .collect()
+}
+
+/// At most `n` (at least 1) of `items`, evenly spread, keeping the first and the last.
+pub(super) fn spread<T: Copy>(items: &[T], n: usize) -> Vec<T> {
+    if items.len() <= n || n < 2 {
+        return items.iter().copied().take(n.max(1)).collect();
+    }
+    let mut idx: Vec<usize> = (0..n).map(|i| (i * (items.len() - 1) + (n - 1) / 2) / (n - 1)).collect();
+    idx.dedup();
+    idx.into_iter().map(|i| items[i]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_keeps_the_first_and_the_last() {
+        assert_eq!(spread(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4), vec![1, 4, 7, 10]);
+        assert_eq!(spread(&[1, 2], 6), vec![1, 2]);
+    }
+}
