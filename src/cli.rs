@@ -37,6 +37,9 @@ pub enum Command {
     Grads(GradsArgs),
     /// Run a grid of train options (resumable, shardable over machines).
     Sweep(SweepArgs),
+    /// The whole course answered: run its experiments (resumable, shardable) and write one
+    /// report by question, HTML with figures embedded plus a Markdown twin.
+    Course(CourseArgs),
     /// One row per configuration: mean ± std over seeds of accuracies and times.
     Summary(SummaryArgs),
     /// Write the PNG figures of run directories (learning curves, gradient heatmaps).
@@ -102,6 +105,43 @@ pub struct SweepArgs {
     pub runs_dir: RunsDirArgs,
     #[command(flatten)]
     pub output: JsonArgs,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct CourseArgs {
+    /// quick: a seeded 2,000 reviews of each split, 3 epochs, hidden 64 (minutes on a CPU);
+    /// full: the course's settings on all 50,000 reviews.
+    #[arg(long, value_enum, default_value = "quick")]
+    pub scale: crate::course::plan::Scale,
+    /// Seeds per model (0..N-1); with more than one, tables show mean ± std.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// Sections to write (and runs to run), comma-separated: prep, q1-q2, q3, q4-q5, q6,
+    /// q7-q8, q9-q11, beyond, or questions such as q7 or q9-q11 [default: all].
+    #[arg(long, value_name = "SECTION[,SECTION...]")]
+    pub only: Option<String>,
+    /// The report (HTML, figures embedded); its Markdown twin and the figures' PNG files
+    /// go next to it (course.md, course_files/).
+    #[arg(long, default_value = "course.html")]
+    pub out: PathBuf,
+    /// Options every run shares, over the scale's (e.g. --epochs 1 --subset 500, --glove,
+    /// --threads, --device); the cell, layers, embedding, readout and seed are the course's.
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Take share I of N of the runs (runs i with i % N == I), for job arrays; the report
+    /// is written by the invocation that finds every run finished.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Run again the runs recorded as failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Course directory name inside --runs-dir [default: course-<scale>].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub runs_dir: RunsDirArgs,
     #[command(flatten)]
     pub source: DataSource,
 }

@@ -10,6 +10,7 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 mod chart;
+mod course;
 mod curves;
 mod figure;
 mod gradients;
@@ -17,6 +18,7 @@ mod heatmap;
 mod run_files;
 mod scale;
 
+pub use course::{accuracy_vs_depth, length_distribution};
 pub use curves::{learning_curves, learning_curves_overlay};
 pub use gradients::{grad_heatmap, grad_over_time, grad_vs_depth, DepthPoint};
 use run_files::{distinct_epochs, read_time_rows, spread, time_profile};
