@@ -2,9 +2,9 @@
 //! the points with the sweep machinery (`crate::sweep`).
 use super::DataCache;
 use crate::cli::SweepArgs;
+use crate::exit::Exit;
 use crate::sweep::grid::{expand, parse_grid, parse_shard, point_name, read_sweep_file, take_shard};
 use crate::sweep::point::refuse_changed_options;
-use crate::exit::Exit;
 use crate::sweep::{run_all, Point, RunAll};
 use crate::train::config::TrainArgs;
 use crate::train::signal::StopFlags;

@@ -10,9 +10,9 @@ pub mod sections;
 
 use crate::cli::CourseArgs;
 use crate::cmd::DataCache;
+use crate::exit::Exit;
 use crate::sweep::grid::{parse_shard, take_shard};
 use crate::sweep::point::{is_finished, refuse_changed_options};
-use crate::exit::Exit;
 use crate::sweep::{run_all, say_stopped, RunAll};
 use crate::train::config::{run_dir, TrainConfig};
 use crate::train::signal::StopFlags;
