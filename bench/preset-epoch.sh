@@ -8,11 +8,12 @@
 #
 #   BIN_BEFORE=/tmp/imdb-rnn-before THREADS=1 SUBSET=1000 REPEATS=2 bench/preset-epoch.sh
 #
-# Settings (environment): IMDB, SUBSET [1000], THREADS [1], REPEATS [2],
+# Settings (environment): IMDB, GLOVE [../shared/data/glove-wiki-gigaword-50.gz], SUBSET [1000], THREADS [1], REPEATS [2],
 # BIN [target/release/imdb-rnn], BIN_BEFORE [required], OUT [new temp dir].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMDB=${IMDB:-../shared/data/aclImdb_labeled.tar.gz}
+GLOVE=${GLOVE:-../shared/data/glove-wiki-gigaword-50.gz}
 SUBSET=${SUBSET:-1000}
 THREADS=${THREADS:-1}
 REPEATS=${REPEATS:-2}
@@ -38,7 +39,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) 
 CASES=(
     "before: BiGRU max 800, packed, padded to 800|$BIN_BEFORE|$SHAPE"
     "now: BiGRU max 800, unpacked, bucketed|$BIN|$SHAPE"
-    "now: configs/best.toml (BiGRU meanmax 800, dropouts, AdamW, cosine)|$BIN|--config configs/best.toml"
+    "now: configs/best.toml (BiGRU meanmax 800, dropouts, AdamW, cosine)|$BIN|--config configs/best.toml --glove $GLOVE"
 )
 echo "$(date -u '+%F %T UTC') THREADS=$THREADS SUBSET=$SUBSET REPEATS=$REPEATS load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/runs.txt"
 declare -A secs
