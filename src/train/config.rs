@@ -276,6 +276,14 @@ fn keep_denormals() -> Denormals {
     Denormals::Keep
 }
 
+/// Checks a count flag is at least 1.
+fn at_least_one<T: PartialOrd + From<u8> + std::fmt::Display>(flag: &str, value: T) -> Result<T> {
+    if value < T::from(1) {
+        bail!("--{flag} must be at least 1, got {value}");
+    }
+    Ok(value)
+}
+
 /// Checks a probability flag is in [0, 1).
 fn probability(flag: &str, p: f64) -> Result<f64> {
     if !(0.0..1.0).contains(&p) {
@@ -287,14 +295,8 @@ fn probability(flag: &str, p: f64) -> Result<f64> {
 /// The recurrent stack's options (`--layers`, `--hidden`, `--emb-dim` against the GloVe
 /// file's dimension, `--dropout`), checked in that order.
 fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) -> Result<RecurrentConfig> {
-    let layers = a.layers.unwrap_or(defaults::LAYERS);
-    if layers < 1 {
-        bail!("--layers must be at least 1, got {layers}");
-    }
-    let hidden = a.hidden.unwrap_or(defaults::HIDDEN);
-    if hidden < 1 {
-        bail!("--hidden must be at least 1, got {hidden}");
-    }
+    let layers = at_least_one("layers", a.layers.unwrap_or(defaults::LAYERS))?;
+    let hidden = at_least_one("hidden", a.hidden.unwrap_or(defaults::HIDDEN))?;
     let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
         (true, Some(d), Some(g)) if d != g => {
             bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
@@ -303,9 +305,7 @@ fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) 
         (_, Some(d), _) => d,
         _ => defaults::EMB_DIM,
     };
-    if emb_dim < 1 {
-        bail!("--emb-dim must be at least 1, got {emb_dim}");
-    }
+    at_least_one("emb-dim", emb_dim)?;
     let dropout = a.dropout.unwrap_or(defaults::DROPOUT);
     if !(0.0..1.0).contains(&dropout) {
         bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
@@ -323,14 +323,8 @@ fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) 
 
 /// `--epochs`, `--batch-size` and `--lr`, then `--clip`, checked in that order.
 fn resolve_steps(a: &TrainArgs) -> Result<(usize, usize, f64)> {
-    let epochs = a.epochs.unwrap_or(defaults::EPOCHS);
-    if epochs < 1 {
-        bail!("--epochs must be at least 1, got {epochs}");
-    }
-    let batch_size = a.batch_size.unwrap_or(defaults::BATCH_SIZE);
-    if batch_size < 1 {
-        bail!("--batch-size must be at least 1, got {batch_size}");
-    }
+    let epochs = at_least_one("epochs", a.epochs.unwrap_or(defaults::EPOCHS))?;
+    let batch_size = at_least_one("batch-size", a.batch_size.unwrap_or(defaults::BATCH_SIZE))?;
     let lr = a.lr.unwrap_or(defaults::LR);
     if !(lr > 0.0 && lr.is_finite()) {
         bail!("--lr must be {}, got {lr}", float_range("lr"));
@@ -345,14 +339,8 @@ fn resolve_steps(a: &TrainArgs) -> Result<(usize, usize, f64)> {
 
 /// `--vocab-size`, `--max-len` and `--truncate`.
 fn resolve_encode(a: &TrainArgs) -> Result<EncodeConfig> {
-    let vocab_size = a.vocab_size.unwrap_or(defaults::VOCAB_SIZE);
-    if vocab_size < 1 {
-        bail!("--vocab-size must be at least 1, got {vocab_size}");
-    }
-    let max_len = a.max_len.unwrap_or(defaults::MAX_LEN);
-    if max_len < 1 {
-        bail!("--max-len must be at least 1, got {max_len}");
-    }
+    let vocab_size = at_least_one("vocab-size", a.vocab_size.unwrap_or(defaults::VOCAB_SIZE))?;
+    let max_len = at_least_one("max-len", a.max_len.unwrap_or(defaults::MAX_LEN))?;
     Ok(EncodeConfig { vocab_size, max_len, truncate: a.truncate.unwrap_or(defaults::TRUNCATE) })
 }
 
