@@ -114,3 +114,22 @@ pub fn write_glove_4d(dir: &Path) -> PathBuf {
     std::fs::write(&glove, "4 4\nthe 0.1 0.2 0.3 0.4\nmovie -1 0.5 2 0.25\ngreat 1 1 1 1\nawful -1 -1 -1 -1\n").unwrap();
     glove
 }
+
+/// Fluent arguments shared by the tests' invocations, for assert_cmd's and std's
+/// `Command` alike: `imdb_rnn(&home).args(["train", ...]).data_and_runs(&archive, &runs)`.
+pub trait FixtureArgs {
+    /// `--imdb ARCHIVE --runs-dir RUNS`: the fixture archive and the test's runs directory.
+    fn data_and_runs(&mut self, archive: &Path, runs: &Path) -> &mut Self;
+}
+
+impl FixtureArgs for assert_cmd::Command {
+    fn data_and_runs(&mut self, archive: &Path, runs: &Path) -> &mut Self {
+        self.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs)
+    }
+}
+
+impl FixtureArgs for std::process::Command {
+    fn data_and_runs(&mut self, archive: &Path, runs: &Path) -> &mut Self {
+        self.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs)
+    }
+}
