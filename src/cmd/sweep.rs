@@ -12,8 +12,6 @@ use crate::train::Outcome;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-/// Exit status when at least one run of a sweep failed (the others completed).
-
 /// `key=v1,v2 key2=v3` -> ordered keys with their values.
 pub fn parse_grid(text: &str) -> Result<Vec<(String, Vec<String>)>> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
