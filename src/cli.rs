@@ -1,6 +1,7 @@
 //! Command-line arguments as parsed (stage one); each command validates them into its
 //! own configuration before doing any work (stage two).
 use crate::train::config::TrainArgs;
+use crate::train::defaults;
 use clap::{Args, Parser, Subcommand};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,9 @@ pub enum Command {
     Grads(GradsArgs),
     /// Run a grid of train options (resumable, shardable over machines).
     Sweep(SweepArgs),
+    /// The whole course answered: run its experiments (resumable, shardable) and write one
+    /// report by question, HTML with figures embedded plus a Markdown twin.
+    Course(CourseArgs),
     /// One row per configuration: mean ± std over seeds of accuracies and times.
     Summary(SummaryArgs),
     /// Write the PNG figures of run directories (learning curves, gradient heatmaps).
@@ -101,6 +105,43 @@ pub struct SweepArgs {
     pub runs_dir: RunsDirArgs,
     #[command(flatten)]
     pub output: JsonArgs,
+    #[command(flatten)]
+    pub source: DataSource,
+}
+
+#[derive(Args, Debug)]
+pub struct CourseArgs {
+    /// quick: a seeded 2,000 reviews of each split, 3 epochs, hidden 64 (minutes on a CPU);
+    /// full: the course's settings on all 50,000 reviews.
+    #[arg(long, value_enum, default_value = "quick")]
+    pub scale: crate::course::plan::Scale,
+    /// Seeds per model (0..N-1); with more than one, tables show mean ± std.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// Sections to write (and runs to run), comma-separated: prep, q1-q2, q3, q4-q5, q6,
+    /// q7-q8, q9-q11, beyond, or questions such as q7 or q9-q11 [default: all].
+    #[arg(long, value_name = "SECTION[,SECTION...]")]
+    pub only: Option<String>,
+    /// The report (HTML, figures embedded); its Markdown twin and the figures' PNG files
+    /// go next to it (course.md, course_files/).
+    #[arg(long, default_value = "course.html")]
+    pub out: PathBuf,
+    /// Options every run shares, over the scale's (e.g. --epochs 1 --subset 500, --glove,
+    /// --threads, --device); the cell, layers, embedding, readout and seed are the course's.
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Take share I of N of the runs (runs i with i % N == I), for job arrays; the report
+    /// is written by the invocation that finds every run finished.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Run again the runs recorded as failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Course directory name inside --runs-dir [default: course-<scale>].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub runs_dir: RunsDirArgs,
     #[command(flatten)]
     pub source: DataSource,
 }
@@ -218,10 +259,10 @@ pub struct DataArgs {
     #[arg(long, value_name = "PATH|URL|NAME")]
     pub glove: Option<String>,
     /// Vocabulary size, specials not counted.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::VOCAB_SIZE)]
     pub vocab_size: usize,
     /// Tokens kept per review.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = defaults::MAX_LEN)]
     pub max_len: usize,
     /// How many of the most frequent words to list.
     #[arg(long, default_value_t = 20)]
@@ -261,7 +302,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub best: bool,
     /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
     #[command(flatten)]
     pub output: JsonArgs,
@@ -278,7 +319,7 @@ pub struct PredictArgs {
     /// Reviews to classify; without any, one review per line is read from stdin.
     pub texts: Vec<String>,
     /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
     #[command(flatten)]
     pub output: JsonArgs,
@@ -299,7 +340,7 @@ pub struct EmbedArgs {
     #[arg(long, short = 'k', default_value_t = 10)]
     pub neighbours: usize,
     /// Vocabulary size without --run (the IMDB vocabulary, specials not counted).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::VOCAB_SIZE)]
     pub vocab_size: usize,
     #[command(flatten)]
     pub output: JsonArgs,
@@ -318,4 +359,55 @@ pub struct ManArgs {
     /// Read one with `man -l DIR/imdb-rnn-train.1`, or install DIR under a MANPATH's man1/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, ValueEnum};
+
+    fn name<T: ValueEnum>(v: T) -> String {
+        v.to_possible_value().expect("a value").get_name().to_string()
+    }
+
+    /// `train --help` states each default in words (the flags stay unset so a --config
+    /// file can fill them): the words must be the constants `resolve` uses.
+    #[test]
+    fn train_help_states_the_defaults_resolve_uses() {
+        let expected: Vec<(&str, String)> = vec![
+            ("cell", name(defaults::CELL)),
+            ("nonlinearity", name(defaults::NONLINEARITY)),
+            ("layers", defaults::LAYERS.to_string()),
+            ("hidden", defaults::HIDDEN.to_string()),
+            ("emb_dim", format!("{}, or the GloVe file's dimension", defaults::EMB_DIM)),
+            ("emb", name(defaults::EMB)),
+            ("dropout", defaults::DROPOUT.to_string()),
+            ("readout", name(defaults::READOUT)),
+            ("batching", format!("bucket for last/mean/max/meanmax, {} for final", name(defaults::BATCHING))),
+            ("emb_dropout", defaults::EMB_DROPOUT.to_string()),
+            ("fc_dropout", defaults::FC_DROPOUT.to_string()),
+            ("weight_decay", format!("{}, plain Adam", defaults::WEIGHT_DECAY)),
+            ("lr_schedule", name(defaults::LR_SCHEDULE)),
+            ("warmup_steps", defaults::WARMUP_STEPS.to_string()),
+            ("truncate", name(defaults::TRUNCATE)),
+            ("epochs", defaults::EPOCHS.to_string()),
+            ("batch_size", defaults::BATCH_SIZE.to_string()),
+            ("lr", defaults::LR.to_string()),
+            ("seed", defaults::SEED.to_string()),
+            ("val_frac", defaults::VAL_FRAC.to_string()),
+            ("vocab_size", defaults::VOCAB_SIZE.to_string()),
+            ("max_len", defaults::MAX_LEN.to_string()),
+            ("grad_every", defaults::GRAD_EVERY.to_string()),
+            ("device", defaults::DEVICE.to_string()),
+            ("glove", format!("{} when --emb uses GloVe", defaults::GLOVE)),
+            ("denormals", name(defaults::DENORMALS)),
+        ];
+        let cli = Cli::command();
+        let train = cli.find_subcommand("train").expect("train");
+        for (id, want) in expected {
+            let arg = train.get_arguments().find(|a| a.get_id() == id).unwrap_or_else(|| panic!("no --{id}"));
+            let help = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default().replace('\n', " ");
+            assert!(help.contains(&format!("[default: {want}]")), "--{id}: {help:?} should say [default: {want}]");
+        }
+    }
 }

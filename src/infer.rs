@@ -1,11 +1,11 @@
 //! A trained run put to use: its vocabulary and weights loaded from the run directory,
 //! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
-use crate::cmd::train::{read_record, RunRecord};
 use crate::data::prepare::{encode_text, Prepared};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
+use crate::train::batches::Batch;
 use crate::train::config::parse_device;
-use crate::train::run::RunPaths;
+use crate::train::run::{RunDir, RunRecord};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::io::BufRead;
@@ -24,8 +24,8 @@ pub struct LoadedRun {
 /// Loads a run's vocabulary and model (final weights, or best.ot). A run without
 /// model.ot (not finished) uses its last checkpoint, and says so on stderr.
 pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
-    let record = read_record(dir)?;
-    let paths = RunPaths::new(dir);
+    let paths = RunDir::new(dir);
+    let record = paths.read_config()?;
     let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
         .with_context(|| format!("{} is corrupt", paths.vocab().display()))?;
     let vocab = vocab.reindex();
@@ -101,9 +101,8 @@ pub fn classify<'t>(run: &LoadedRun, texts: &'t [String], first: usize) -> Resul
         ids.extend(row.into_iter().map(|i| i as i64));
         lengths.push(len as i64);
     }
-    let tokens = Tensor::from_slice(&ids).reshape([texts.len() as i64, max_len as i64]).to_device(model.device);
-    let lens = Tensor::from_slice(&lengths).to_device(model.device);
-    let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&tokens, &lens, false).sigmoid().to_device(tch::Device::Cpu))?;
+    let batch = Batch::upload(&ids, max_len, &lengths, &[], model.device);
+    let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&batch.tokens, &batch.lengths, false).sigmoid().to_device(tch::Device::Cpu))?;
     Ok(texts
         .iter()
         .zip(probs)

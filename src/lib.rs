@@ -5,6 +5,7 @@
 //! command line.
 pub mod cli;
 pub mod cmd;
+pub mod course;
 pub mod cpu;
 pub mod data;
 pub mod exit;
@@ -12,5 +13,6 @@ pub mod fetch;
 pub mod infer;
 pub mod model;
 pub mod report;
+pub mod sweep;
 pub mod train;
 pub mod util;

@@ -4,32 +4,13 @@ use crate::data::glove::GloveMatrix;
 use crate::exit::Exit;
 use crate::fetch;
 use crate::train::config::{self, TrainArgs, TrainConfig};
-use crate::train::run::RunPaths;
+use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
 use crate::train::{self, Outcome, RunOptions};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// config.json: the resolved configuration plus everything needed to trust and reuse it.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct RunRecord {
-    pub name: String,
-    pub imdb_rnn: String,
-    pub git: String,
-    pub libtorch: String,
-    pub cuda_available: bool,
-    pub cudnn_version: Option<i64>,
-    pub device: String,
-    pub archive: String,
-    pub train_reviews: usize,
-    pub val_reviews: usize,
-    pub test_reviews: usize,
-    /// How the CPU computed (denormals, threads); absent in runs written before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<crate::cpu::CpuRuntime>,
-    pub config: TrainConfig,
-}
+use crate::train::run::RunRecord;
 
 /// Merges `--config` and flags, then validates.
 pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
@@ -43,18 +24,16 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
 
 pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     let targs = resolve_args(args)?;
-    // Validate everything that needs no data before any work (GloVe dim comes later).
-    TrainConfig::resolve(&targs, None)?;
+    // Validate everything that needs no data before any work (GloVe dim comes later);
+    // this also settles which GloVe vectors the run uses.
+    let checked = TrainConfig::resolve(&targs, None)?;
     if let Some(name) = &args.name {
         config::run_dir(&args.runs_dir, name)?;
     }
     let home = fetch::data_home();
-    let glove_file = match (&targs.emb, &targs.glove) {
-        (Some(m), g) if m.uses_glove() => {
-            let value = g.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into());
-            Some(super::glove_path(&value, &args.source, &home)?)
-        }
-        _ => None,
+    let glove_file = match &checked.glove {
+        Some(value) => Some(super::glove_path(value, &args.source, &home)?),
+        None => None,
     };
     let glove_dim = match &glove_file {
         Some(p) => Some(crate::data::glove::peek_dim(p)? as i64),
@@ -72,7 +51,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
         );
     }
     // The lock a sweep takes for its points: two processes never train one directory.
-    let Some(_lock) = crate::train::run::try_lock_run(&dir)? else {
+    let Some(_lock) = RunDir::new(&dir).try_lock()? else {
         bail!("run directory {} is being trained by another process right now; wait for it to end, or choose another --name", dir.display());
     };
     // Before any tensor work, so libtorch's threads inherit the blocked signals.
@@ -91,7 +70,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
 fn refuse_foreign_directory(dir: &Path) -> Result<()> {
     let occupied =
         std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| crate::util::temp_file_pid(&e.file_name().to_string_lossy()).is_none()));
-    if occupied && !RunPaths::new(dir).config().exists() {
+    if occupied && !RunDir::new(dir).config().exists() {
         bail!("{} exists and is not a run directory (no config.json); choose another --name or --runs-dir", dir.display());
     }
     Ok(())
@@ -152,36 +131,9 @@ pub fn train_prepared(
     progress: bool,
     stop: StopFlags,
 ) -> Result<Outcome> {
-    // The embedding has a row per id the data really has (fewer than --vocab-size + 2
-    // when the corpus has fewer distinct words).
-    let mut cfg = cfg.clone();
-    cfg.model.vocab_size = data.vocab.len() as i64;
-    if let Some(n) = cfg.subset {
-        // Record what is used, not what was asked for.
-        let largest = data.train.len().max(data.test.len());
-        if n > largest {
-            eprintln!(
-                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
-                data.train.len(),
-                data.test.len()
-            );
-            cfg.subset = Some(largest);
-        }
-    }
-    let cfg = &cfg;
-    let paths = RunPaths::new(dir);
-    if resume {
-        let record: RunRecord = serde_json::from_slice(
-            &std::fs::read(paths.config()).with_context(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?,
-        )
-        .with_context(|| format!("{} is not a config.json of imdb-rnn", paths.config().display()))?;
-        if record.config != *cfg {
-            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
-            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
-        }
-    } else if paths.config().exists() {
-        bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
-    }
+    let cfg = &config_for_data(cfg, data);
+    let run_dir = RunDir::new(dir);
+    check_run_dir(&run_dir, cfg, resume)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
     crate::util::remove_stale_temp_files(dir);
     let selected = train::select_data(cfg, data);
@@ -200,26 +152,10 @@ pub fn train_prepared(
         }
     }
     let cpu = crate::cpu::configure(cfg.denormals, cfg.threads);
-    let info = super::info::Info::gather();
-    let record = RunRecord {
-        name: name.into(),
-        imdb_rnn: info.imdb_rnn.into(),
-        git: info.git.into(),
-        libtorch: info.libtorch.into(),
-        cuda_available: info.cuda_available,
-        cudnn_version: info.cudnn_version,
-        device: format!("{:?}", config::parse_device(&cfg.device)?),
-        archive: archive.display().to_string(),
-        train_reviews: selected.train.len(),
-        val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
-        test_reviews: selected.test.len(),
-        cpu: Some(cpu),
-        config: cfg.clone(),
-    };
-    crate::util::write_atomic(&paths.config(), serde_json::to_string_pretty(&record)?.as_bytes())?;
-    crate::util::write_atomic(&paths.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
+    run_dir.write_config(&run_record(cfg, name, archive, &selected, cpu)?)?;
+    crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
     let opts = RunOptions { resume, progress, stop, name: name.into() };
-    let outcome = train::train(cfg, data, glove, &paths, &opts)?;
+    let outcome = train::train(cfg, data, glove, &run_dir, &opts)?;
     if matches!(outcome, Outcome::Finished(_)) {
         // The run's figures (learning curves, gradient heatmap and profile), so a user
         // can look without another command. A figure that fails must not fail the run.
@@ -230,10 +166,58 @@ pub fn train_prepared(
     Ok(outcome)
 }
 
-/// Reads a run's config.json.
-pub fn read_record(dir: &Path) -> Result<RunRecord> {
-    let p = dir.join("config.json");
-    let bytes =
-        std::fs::read(&p).with_context(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", dir.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", p.display()))
+/// `cfg` as the data shapes it: the embedding has a row per id the data really has
+/// (fewer than --vocab-size + 2 when the corpus has fewer distinct words), and a
+/// `--subset` larger than the data is recorded as what is used, not what was asked for.
+fn config_for_data(cfg: &TrainConfig, data: &crate::data::prepare::Prepared) -> TrainConfig {
+    let mut cfg = cfg.clone();
+    cfg.model.vocab_size = data.vocab.len() as i64;
+    if let Some(n) = cfg.subset {
+        let largest = data.train.len().max(data.test.len());
+        if n > largest {
+            eprintln!(
+                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
+                data.train.len(),
+                data.test.len()
+            );
+            cfg.subset = Some(largest);
+        }
+    }
+    cfg
+}
+
+/// `--resume` continues a run of the same options only; without it an existing run is
+/// never overwritten.
+fn check_run_dir(run_dir: &RunDir, cfg: &TrainConfig, resume: bool) -> Result<()> {
+    let dir = &run_dir.dir;
+    if resume {
+        let record = run_dir.read_config_or(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?;
+        if record.config != *cfg {
+            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
+            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
+        }
+    } else if run_dir.is_run() {
+        bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
+    }
+    Ok(())
+}
+
+/// config.json of a run about to train on `selected`.
+fn run_record(cfg: &TrainConfig, name: &str, archive: &Path, selected: &train::RunData, cpu: crate::cpu::CpuRuntime) -> Result<RunRecord> {
+    let info = super::info::Info::gather();
+    Ok(RunRecord {
+        name: name.into(),
+        imdb_rnn: info.imdb_rnn.into(),
+        git: info.git.into(),
+        libtorch: info.libtorch.into(),
+        cuda_available: info.cuda_available,
+        cudnn_version: info.cudnn_version,
+        device: format!("{:?}", cfg.device.device()?),
+        archive: archive.display().to_string(),
+        train_reviews: selected.train.len(),
+        val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
+        test_reviews: selected.test.len(),
+        cpu: Some(cpu),
+        config: cfg.clone(),
+    })
 }

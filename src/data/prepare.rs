@@ -5,6 +5,7 @@ use super::imdb::{self, ReviewMeta, Split};
 use super::interner::{Interner, Key, Token};
 use super::tokenize::{for_each_token, ASCII_CLASS, KEEP, SPACE};
 use super::vocab::Vocab;
+use crate::train::defaults;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -26,7 +27,7 @@ pub struct EncodeConfig {
 
 impl Default for EncodeConfig {
     fn default() -> Self {
-        EncodeConfig { vocab_size: 10_000, max_len: 200, truncate: Truncate::Head }
+        EncodeConfig { vocab_size: defaults::VOCAB_SIZE, max_len: defaults::MAX_LEN, truncate: defaults::TRUNCATE }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The sentiment classifier: Embedding -> recurrent stack -> Linear(H x directions, 1).
 pub mod recurrent;
 
+use crate::train::defaults;
 use anyhow::{bail, Result};
 use recurrent::{Recurrent, RecurrentConfig};
 use serde::{Deserialize, Serialize};
@@ -93,14 +94,15 @@ pub struct ModelConfig {
 }
 
 impl Default for ModelConfig {
+    /// The training defaults, with the default vocabulary plus `<pad>` and `<unk>`.
     fn default() -> Self {
         ModelConfig {
-            vocab_size: 10_002,
-            embedding: EmbeddingMode::Random,
+            vocab_size: defaults::VOCAB_SIZE as i64 + 2,
+            embedding: defaults::EMB,
             recurrent: RecurrentConfig::default(),
-            readout: Readout::Final,
-            emb_dropout: 0.0,
-            fc_dropout: 0.0,
+            readout: defaults::READOUT,
+            emb_dropout: defaults::EMB_DROPOUT,
+            fc_dropout: defaults::FC_DROPOUT,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (`rnn_tanh`, `lstm`, `gru` and their packed `_data` forms; cuDNN on GPU), with
 //! PyTorch's parameter names, layout and default initialisation, padded, packed, or
 //! padded with packing's semantics at the real positions (`forward_masked`).
+use crate::train::defaults;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -67,13 +68,13 @@ pub struct RecurrentConfig {
 impl Default for RecurrentConfig {
     fn default() -> Self {
         RecurrentConfig {
-            cell: Cell::Lstm,
-            nonlinearity: Nonlinearity::Tanh,
-            input_size: 100,
-            hidden_size: 128,
-            num_layers: 1,
-            bidirectional: false,
-            dropout: 0.0,
+            cell: defaults::CELL,
+            nonlinearity: defaults::NONLINEARITY,
+            input_size: defaults::EMB_DIM,
+            hidden_size: defaults::HIDDEN,
+            num_layers: defaults::LAYERS,
+            bidirectional: defaults::BIDIRECTIONAL,
+            dropout: defaults::DROPOUT,
         }
     }
 }

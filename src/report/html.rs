@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Standard base64 (RFC 4648), for data URIs.
-fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -24,11 +24,11 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn img(path: &Path, alt: &str) -> Result<String> {
+pub(crate) fn img(path: &Path, alt: &str) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(format!("<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>", escape(alt), base64(&bytes), escape(alt)))
 }
@@ -136,7 +136,7 @@ fn overlay(html: &mut String, runs: &[FoundRun]) -> Result<()> {
 fn run_section(html: &mut String, r: &FoundRun) -> Result<Vec<PathBuf>> {
     let _ = write!(html, "<section><h3>{}</h3>", escape(&r.dir.display().to_string()));
     match &r.summary {
-        Some(s) if s.status == "finished" => {
+        Some(s) if s.is_finished() => {
             let at_val = s.test_acc_at_best_val.map(|a| format!("test accuracy at the best validation epoch {a:.4}, ")).unwrap_or_default();
             let _ = write!(
                 html,
@@ -145,7 +145,7 @@ fn run_section(html: &mut String, r: &FoundRun) -> Result<Vec<PathBuf>> {
             );
         }
         Some(s) => {
-            let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(&s.status), escape(s.reason.as_deref().unwrap_or("")));
+            let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(s.status.as_str()), escape(s.reason.as_deref().unwrap_or("")));
         }
         None if has_epochs(&r.dir) => html.push_str("<p>unfinished: running, or stopped (no summary.json)</p>"),
         None => html.push_str("<p>unfinished: no epoch completed yet</p>"),

@@ -65,34 +65,46 @@ pub fn evaluation_batches(lengths: &[u32], max_len: usize, batch_size: usize, le
         .collect()
 }
 
-/// One batch on the device.
+/// Rows of reviews on the device: a whole split, or one batch cut out of it.
 pub struct Batch {
     /// `[B, width]` int64 token ids.
     pub tokens: Tensor,
-    /// `[B]` float 0/1.
+    /// `[B]` float 0/1 (empty when the reviews have no labels, as in `predict`).
     pub labels: Tensor,
     /// `[B]` int64 true lengths (uncapped).
     pub lengths: Tensor,
 }
 
 impl Batch {
-    pub fn len(&self) -> i64 {
-        self.labels.size()[0]
+    /// Host rows as device tensors: `tokens` holds `lengths.len()` rows of `width` ids;
+    /// `labels` is one per row, or empty for unlabelled reviews.
+    pub fn upload(tokens: &[i64], width: usize, lengths: &[i64], labels: &[f32], device: Device) -> Batch {
+        Batch {
+            tokens: Tensor::from_slice(tokens).reshape([lengths.len() as i64, width as i64]).to_device(device),
+            labels: Tensor::from_slice(labels).to_device(device),
+            lengths: Tensor::from_slice(lengths).to_device(device),
+        }
     }
+
+    /// The rows `plan` names, keeping their first `plan.width` positions: how training,
+    /// evaluation and gradient logging all cut a batch out of a split.
+    pub fn select(&self, plan: &BatchPlan) -> Batch {
+        let rows: Vec<i64> = plan.rows.iter().map(|&i| i as i64).collect();
+        let index = Tensor::from_slice(&rows).to_device(self.tokens.device());
+        Batch {
+            tokens: self.tokens.narrow(1, 0, plan.width as i64).index_select(0, &index),
+            labels: self.labels.index_select(0, &index),
+            lengths: self.lengths.index_select(0, &index),
+        }
+    }
+
+    /// Reviews in the batch.
+    pub fn len(&self) -> i64 {
+        self.lengths.size()[0]
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// Cuts `plan`'s rows out of a split's `[N, max_len]` tokens and `[N]` labels and
-/// lengths (all on `device`), keeping the first `plan.width` positions.
-pub fn gather(plan: &BatchPlan, tokens: &Tensor, labels: &Tensor, lengths: &Tensor, device: Device) -> Batch {
-    let rows: Vec<i64> = plan.rows.iter().map(|&i| i as i64).collect();
-    let index = Tensor::from_slice(&rows).to_device(device);
-    Batch {
-        tokens: tokens.narrow(1, 0, plan.width as i64).index_select(0, &index),
-        labels: labels.index_select(0, &index),
-        lengths: lengths.index_select(0, &index),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `imdb-rnn train` options in two stages: `TrainArgs` as parsed (flags, a TOML file,
 //! a sweep's grid, all optional), then `TrainConfig`, validated and fully resolved.
+use super::defaults;
 use crate::cpu::Denormals;
 use crate::data::prepare::{EncodeConfig, Truncate};
 use crate::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
@@ -253,7 +254,7 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     pub subset: Option<usize>,
     pub grad_every: usize,
-    pub device: String,
+    pub device: DeviceSpec,
     pub glove: Option<String>,
     #[serde(default)]
     pub batching: Batching,
@@ -276,60 +277,106 @@ fn keep_denormals() -> Denormals {
 }
 
 /// Checks a probability flag is in [0, 1).
-fn probability(flag: &str, value: Option<f64>) -> Result<f64> {
-    let p = value.unwrap_or(0.0);
+fn probability(flag: &str, p: f64) -> Result<f64> {
     if !(0.0..1.0).contains(&p) {
         bail!("--{flag} must be in [0, 1), got {p}");
     }
     Ok(p)
 }
 
+/// The recurrent stack's options (`--layers`, `--hidden`, `--emb-dim` against the GloVe
+/// file's dimension, `--dropout`), checked in that order.
+fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) -> Result<RecurrentConfig> {
+    let layers = a.layers.unwrap_or(defaults::LAYERS);
+    if layers < 1 {
+        bail!("--layers must be at least 1, got {layers}");
+    }
+    let hidden = a.hidden.unwrap_or(defaults::HIDDEN);
+    if hidden < 1 {
+        bail!("--hidden must be at least 1, got {hidden}");
+    }
+    let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
+        (true, Some(d), Some(g)) if d != g => {
+            bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
+        }
+        (true, _, Some(g)) => g,
+        (_, Some(d), _) => d,
+        _ => defaults::EMB_DIM,
+    };
+    if emb_dim < 1 {
+        bail!("--emb-dim must be at least 1, got {emb_dim}");
+    }
+    let dropout = a.dropout.unwrap_or(defaults::DROPOUT);
+    if !(0.0..1.0).contains(&dropout) {
+        bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
+    }
+    Ok(RecurrentConfig {
+        cell: a.cell.unwrap_or(defaults::CELL),
+        nonlinearity: a.nonlinearity.unwrap_or(defaults::NONLINEARITY),
+        input_size: emb_dim,
+        hidden_size: hidden,
+        num_layers: layers,
+        bidirectional: a.bidirectional.unwrap_or(defaults::BIDIRECTIONAL),
+        dropout,
+    })
+}
+
+/// `--epochs`, `--batch-size` and `--lr`, then `--clip`, checked in that order.
+fn resolve_steps(a: &TrainArgs) -> Result<(usize, usize, f64)> {
+    let epochs = a.epochs.unwrap_or(defaults::EPOCHS);
+    if epochs < 1 {
+        bail!("--epochs must be at least 1, got {epochs}");
+    }
+    let batch_size = a.batch_size.unwrap_or(defaults::BATCH_SIZE);
+    if batch_size < 1 {
+        bail!("--batch-size must be at least 1, got {batch_size}");
+    }
+    let lr = a.lr.unwrap_or(defaults::LR);
+    if !(lr > 0.0 && lr.is_finite()) {
+        bail!("--lr must be {}, got {lr}", float_range("lr"));
+    }
+    if let Some(c) = a.clip {
+        if !(c > 0.0 && c.is_finite()) {
+            bail!("--clip must be {}, got {c}", float_range("clip"));
+        }
+    }
+    Ok((epochs, batch_size, lr))
+}
+
+/// `--vocab-size`, `--max-len` and `--truncate`.
+fn resolve_encode(a: &TrainArgs) -> Result<EncodeConfig> {
+    let vocab_size = a.vocab_size.unwrap_or(defaults::VOCAB_SIZE);
+    if vocab_size < 1 {
+        bail!("--vocab-size must be at least 1, got {vocab_size}");
+    }
+    let max_len = a.max_len.unwrap_or(defaults::MAX_LEN);
+    if max_len < 1 {
+        bail!("--max-len must be at least 1, got {max_len}");
+    }
+    Ok(EncodeConfig { vocab_size, max_len, truncate: a.truncate.unwrap_or(defaults::TRUNCATE) })
+}
+
+/// `--batching`: bucketed batches for the length-aware readouts unless asked otherwise,
+/// never for the final readout.
+fn resolve_batching(asked: Option<Batching>, readout: Readout) -> Result<Batching> {
+    Ok(match (asked, readout.is_length_aware()) {
+        (Some(Batching::Bucket), false) => bail!(
+            "--batching bucket needs a length-aware --readout (last, mean, max, meanmax): the final readout runs over all --max-len positions, so its batches keep them; drop --batching or change --readout"
+        ),
+        (Some(b), _) => b,
+        (None, true) => Batching::Bucket,
+        (None, false) => defaults::BATCHING,
+    })
+}
+
 impl TrainConfig {
     /// Checks every option and fills defaults. `glove_dim` is the dimension of the
     /// GloVe file when the embedding uses one. Errors name the flag.
     pub fn resolve(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
-        let emb = a.emb.unwrap_or(EmbeddingMode::Random);
-        let layers = a.layers.unwrap_or(1);
-        if layers < 1 {
-            bail!("--layers must be at least 1, got {layers}");
-        }
-        let hidden = a.hidden.unwrap_or(128);
-        if hidden < 1 {
-            bail!("--hidden must be at least 1, got {hidden}");
-        }
-        let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
-            (true, Some(d), Some(g)) if d != g => {
-                bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
-            }
-            (true, _, Some(g)) => g,
-            (_, Some(d), _) => d,
-            _ => 100,
-        };
-        if emb_dim < 1 {
-            bail!("--emb-dim must be at least 1, got {emb_dim}");
-        }
-        let dropout = a.dropout.unwrap_or(0.0);
-        if !(0.0..1.0).contains(&dropout) {
-            bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
-        }
-        let epochs = a.epochs.unwrap_or(5);
-        if epochs < 1 {
-            bail!("--epochs must be at least 1, got {epochs}");
-        }
-        let batch_size = a.batch_size.unwrap_or(64);
-        if batch_size < 1 {
-            bail!("--batch-size must be at least 1, got {batch_size}");
-        }
-        let lr = a.lr.unwrap_or(1e-3);
-        if !(lr > 0.0 && lr.is_finite()) {
-            bail!("--lr must be {}, got {lr}", float_range("lr"));
-        }
-        if let Some(c) = a.clip {
-            if !(c > 0.0 && c.is_finite()) {
-                bail!("--clip must be {}, got {c}", float_range("clip"));
-            }
-        }
-        let val_frac = a.val_frac.unwrap_or(0.0);
+        let emb = a.emb.unwrap_or(defaults::EMB);
+        let recurrent = resolve_recurrent(a, emb, glove_dim)?;
+        let (epochs, batch_size, lr) = resolve_steps(a)?;
+        let val_frac = a.val_frac.unwrap_or(defaults::VAL_FRAC);
         if !(0.0..1.0).contains(&val_frac) {
             bail!("--val-frac must be {}, got {val_frac}", float_range("val-frac"));
         }
@@ -339,76 +386,47 @@ impl TrainConfig {
         if a.subset == Some(0) {
             bail!("--subset must be at least 1");
         }
-        let vocab_size = a.vocab_size.unwrap_or(10_000);
-        if vocab_size < 1 {
-            bail!("--vocab-size must be at least 1, got {vocab_size}");
-        }
-        let max_len = a.max_len.unwrap_or(200);
-        if max_len < 1 {
-            bail!("--max-len must be at least 1, got {max_len}");
-        }
-        let device = a.device.clone().unwrap_or_else(|| "auto".into());
-        parse_device(&device)?;
-        if a.nonlinearity == Some(Nonlinearity::Relu) && a.cell.unwrap_or(Cell::Lstm) != Cell::Rnn {
+        let encode = resolve_encode(a)?;
+        let device = DeviceSpec::parse(a.device.as_deref().unwrap_or(defaults::DEVICE))?;
+        device.device()?;
+        if a.nonlinearity == Some(Nonlinearity::Relu) && a.cell.unwrap_or(defaults::CELL) != Cell::Rnn {
             bail!("--nonlinearity relu applies to --cell rnn only");
         }
         if a.threads == Some(0) {
             bail!("--threads must be at least 1, got 0");
         }
-        let readout = a.readout.unwrap_or(Readout::Final);
-        let batching = match (a.batching, readout.is_length_aware()) {
-            (Some(Batching::Bucket), false) => bail!(
-                "--batching bucket needs a length-aware --readout (last, mean, max, meanmax): the final readout runs over all --max-len positions, so its batches keep them; drop --batching or change --readout"
-            ),
-            (Some(b), _) => b,
-            (None, true) => Batching::Bucket,
-            (None, false) => Batching::Random,
-        };
-        let emb_dropout = probability("emb-dropout", a.emb_dropout)?;
-        let fc_dropout = probability("fc-dropout", a.fc_dropout)?;
-        let weight_decay = a.weight_decay.unwrap_or(0.0);
+        let readout = a.readout.unwrap_or(defaults::READOUT);
+        let batching = resolve_batching(a.batching, readout)?;
+        let emb_dropout = probability("emb-dropout", a.emb_dropout.unwrap_or(defaults::EMB_DROPOUT))?;
+        let fc_dropout = probability("fc-dropout", a.fc_dropout.unwrap_or(defaults::FC_DROPOUT))?;
+        let weight_decay = a.weight_decay.unwrap_or(defaults::WEIGHT_DECAY);
         if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
             bail!("--weight-decay must be a number >= 0, got {weight_decay}");
         }
-        let lr_schedule = a.lr_schedule.unwrap_or_default();
+        let lr_schedule = a.lr_schedule.unwrap_or(defaults::LR_SCHEDULE);
         if lr_schedule == LrSchedule::Plateau && val_frac == 0.0 {
             bail!("--lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)");
         }
-        let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| "glove-wiki-gigaword-100".into())) } else { None };
+        let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| defaults::GLOVE.into())) } else { None };
         Ok(TrainConfig {
-            model: ModelConfig {
-                vocab_size: vocab_size as i64 + 2,
-                embedding: emb,
-                recurrent: RecurrentConfig {
-                    cell: a.cell.unwrap_or(Cell::Lstm),
-                    nonlinearity: a.nonlinearity.unwrap_or(Nonlinearity::Tanh),
-                    input_size: emb_dim,
-                    hidden_size: hidden,
-                    num_layers: layers,
-                    bidirectional: a.bidirectional.unwrap_or(false),
-                    dropout,
-                },
-                readout,
-                emb_dropout,
-                fc_dropout,
-            },
-            encode: EncodeConfig { vocab_size, max_len, truncate: a.truncate.unwrap_or_default() },
+            model: ModelConfig { vocab_size: encode.vocab_size as i64 + 2, embedding: emb, recurrent, readout, emb_dropout, fc_dropout },
+            encode,
             epochs,
             batch_size,
             lr,
-            seed: a.seed.unwrap_or(0),
+            seed: a.seed.unwrap_or(defaults::SEED),
             clip: a.clip,
             val_frac,
             patience: a.patience,
             subset: a.subset,
-            grad_every: a.grad_every.unwrap_or(0),
+            grad_every: a.grad_every.unwrap_or(defaults::GRAD_EVERY),
             device,
             glove,
             batching,
             weight_decay,
             lr_schedule,
-            warmup_steps: a.warmup_steps.unwrap_or(0),
-            denormals: a.denormals.unwrap_or_default(),
+            warmup_steps: a.warmup_steps.unwrap_or(defaults::WARMUP_STEPS),
+            denormals: a.denormals.unwrap_or(defaults::DENORMALS),
             threads: a.threads,
         })
     }
@@ -434,17 +452,17 @@ impl TrainConfig {
         // Every other option that differs from its default, so a README command rerun
         // with one of them changed gets its own directory.
         let optional = [
-            (r.input_size != 100, format!("-emb{}", r.input_size)),
-            (r.dropout != 0.0, format!("-drop{}", r.dropout)),
-            (self.epochs != 5, format!("-e{}", self.epochs)),
-            (self.batch_size != 64, format!("-b{}", self.batch_size)),
-            (self.lr != 1e-3, format!("-lr{}", self.lr)),
+            (r.input_size != defaults::EMB_DIM, format!("-emb{}", r.input_size)),
+            (r.dropout != defaults::DROPOUT, format!("-drop{}", r.dropout)),
+            (self.epochs != defaults::EPOCHS, format!("-e{}", self.epochs)),
+            (self.batch_size != defaults::BATCH_SIZE, format!("-b{}", self.batch_size)),
+            (self.lr != defaults::LR, format!("-lr{}", self.lr)),
             (self.clip.is_some(), format!("-clip{}", self.clip.unwrap_or_default())),
-            (self.val_frac != 0.0, format!("-val{}", self.val_frac)),
+            (self.val_frac != defaults::VAL_FRAC, format!("-val{}", self.val_frac)),
             (self.patience.is_some(), format!("-pat{}", self.patience.unwrap_or_default())),
-            (self.encode.vocab_size != 10_000, format!("-vocab{}", self.encode.vocab_size)),
-            (self.encode.max_len != 200, format!("-len{}", self.encode.max_len)),
-            (self.grad_every != 0, format!("-grads{}", self.grad_every)),
+            (self.encode.vocab_size != defaults::VOCAB_SIZE, format!("-vocab{}", self.encode.vocab_size)),
+            (self.encode.max_len != defaults::MAX_LEN, format!("-len{}", self.encode.max_len)),
+            (self.grad_every != defaults::GRAD_EVERY, format!("-grads{}", self.grad_every)),
         ];
         for (differs, part) in optional {
             if differs {
@@ -512,28 +530,77 @@ fn option_of(path: &str) -> String {
     }
 }
 
+/// Where to compute (`--device`): `auto`, `cpu`, `cuda` or `cuda:N`, parsed once and
+/// written to config.json as the same text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceSpec {
+    /// The first GPU when CUDA works, else the CPU.
+    Auto,
+    Cpu,
+    /// `cuda` (`None`, GPU 0) or `cuda:N`.
+    Cuda(Option<usize>),
+}
+
+impl DeviceSpec {
+    /// Reads `auto|cpu|cuda|cuda:N`; errors name `--device`.
+    pub fn parse(spec: &str) -> Result<DeviceSpec> {
+        match spec {
+            "auto" => Ok(DeviceSpec::Auto),
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" => Ok(DeviceSpec::Cuda(None)),
+            s => match s.strip_prefix("cuda:") {
+                Some(n) => Ok(DeviceSpec::Cuda(Some(n.parse().map_err(|_| anyhow::anyhow!("--device {s}: expected cuda:N with N a GPU index"))?))),
+                None => bail!("--device {s}: expected auto, cpu, cuda or cuda:N"),
+            },
+        }
+    }
+
+    /// The libtorch device, checking that CUDA is there if asked for.
+    pub fn device(self) -> Result<tch::Device> {
+        let cuda = tch::Cuda::is_available();
+        match self {
+            DeviceSpec::Auto => Ok(if cuda { tch::Device::Cuda(0) } else { tch::Device::Cpu }),
+            DeviceSpec::Cpu => Ok(tch::Device::Cpu),
+            DeviceSpec::Cuda(index) => {
+                if !cuda {
+                    bail!("--device {self}: CUDA is not available (libtorch found no usable GPU/driver; `imdb-rnn info` shows what it sees); use --device cpu");
+                }
+                let (index, count) = (index.unwrap_or(0), tch::Cuda::device_count() as usize);
+                if index >= count {
+                    bail!("--device {self}: only {count} CUDA device(s) present (0..{})", count.saturating_sub(1));
+                }
+                Ok(tch::Device::Cuda(index))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceSpec::Auto => f.write_str("auto"),
+            DeviceSpec::Cpu => f.write_str("cpu"),
+            DeviceSpec::Cuda(None) => f.write_str("cuda"),
+            DeviceSpec::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl Serialize for DeviceSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<DeviceSpec, D::Error> {
+        DeviceSpec::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Parses `auto|cpu|cuda|cuda:N` into a device, checking that CUDA is there if asked for.
 pub fn parse_device(spec: &str) -> Result<tch::Device> {
-    let cuda = tch::Cuda::is_available();
-    match spec {
-        "auto" => Ok(if cuda { tch::Device::Cuda(0) } else { tch::Device::Cpu }),
-        "cpu" => Ok(tch::Device::Cpu),
-        s if s == "cuda" || s.starts_with("cuda:") => {
-            let index: usize = match s.strip_prefix("cuda:") {
-                None => 0,
-                Some(n) => n.parse().map_err(|_| anyhow::anyhow!("--device {s}: expected cuda:N with N a GPU index"))?,
-            };
-            if !cuda {
-                bail!("--device {s}: CUDA is not available (libtorch found no usable GPU/driver; `imdb-rnn info` shows what it sees); use --device cpu");
-            }
-            let count = tch::Cuda::device_count() as usize;
-            if index >= count {
-                bail!("--device {s}: only {count} CUDA device(s) present (0..{})", count.saturating_sub(1));
-            }
-            Ok(tch::Device::Cuda(index))
-        }
-        other => bail!("--device {other}: expected auto, cpu, cuda or cuda:N"),
-    }
+    DeviceSpec::parse(spec)?.device()
 }
 
 /// Resolves a run directory name inside `runs_dir`, refusing names that would escape it.
@@ -543,4 +610,35 @@ pub fn run_dir(runs_dir: &Path, name: &str) -> Result<PathBuf> {
         bail!("--name {name:?}: use letters, digits and - _ . = , + only (the run directory lives inside --runs-dir)");
     }
     Ok(runs_dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_reads_back_as_the_text_it_was_given() {
+        for text in ["auto", "cpu", "cuda", "cuda:1"] {
+            let spec = DeviceSpec::parse(text).unwrap();
+            assert_eq!(spec.to_string(), text);
+            assert_eq!(serde_json::to_string(&spec).unwrap(), format!("\"{text}\""));
+            assert_eq!(serde_json::from_str::<DeviceSpec>(&format!("\"{text}\"")).unwrap(), spec);
+        }
+        assert_eq!(DeviceSpec::parse("cuda:1").unwrap(), DeviceSpec::Cuda(Some(1)));
+        assert_eq!(DeviceSpec::parse("tpu").unwrap_err().to_string(), "--device tpu: expected auto, cpu, cuda or cuda:N");
+        assert_eq!(DeviceSpec::parse("cuda:x").unwrap_err().to_string(), "--device cuda:x: expected cuda:N with N a GPU index");
+        assert_eq!(DeviceSpec::Cpu.device().unwrap(), tch::Device::Cpu);
+    }
+
+    #[test]
+    fn options_left_unset_resolve_to_the_defaults() {
+        let cfg = TrainConfig::resolve(&TrainArgs::default(), None).unwrap();
+        assert_eq!(cfg.model, ModelConfig::default());
+        assert_eq!(cfg.encode, EncodeConfig::default());
+        assert_eq!((cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed), (defaults::EPOCHS, defaults::BATCH_SIZE, defaults::LR, defaults::SEED));
+        assert_eq!((cfg.device, cfg.glove.as_deref(), cfg.denormals), (DeviceSpec::Auto, None, defaults::DENORMALS));
+        assert_eq!(cfg.default_name(), "lstm-l1-h128-random-final-s0", "no option differs from its default");
+        let glove = TrainArgs { emb: Some(EmbeddingMode::GloveFrozen), ..TrainArgs::default() };
+        assert_eq!(TrainConfig::resolve(&glove, Some(50)).unwrap().glove.as_deref(), Some(defaults::GLOVE));
+    }
 }

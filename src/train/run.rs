@@ -1,38 +1,66 @@
-//! A run directory: config.json, metrics.csv, steps.csv, grads*.csv, checkpoints,
-//! summary.json. CSV rows are appended and flushed as they are produced, so a crash
-//! keeps everything up to the last completed row.
+//! The run directory, the one typed home of its files: config.json ([`RunRecord`]),
+//! summary.json ([`Summary`], its [`RunStatus`]), metrics.csv ([`EpochMetrics`]), the
+//! paths of steps.csv, grads*.csv, checkpoints and weights ([`RunDir`]), and the lock
+//! two processes take before training one directory. The CSV rows are typed in
+//! [`super::rows`]; [`super::log::RunLog`] appends them.
+use super::config::TrainConfig;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s";
-pub const STEPS_HEADER: &str = "epoch,step,batch,loss";
-pub const GRADS_HEADER: &str = "epoch,step,layer,direction,parameter,gate,norm";
-pub const GRADS_EPOCH_HEADER: &str = "epoch,layer,direction,parameter,gate,mean,median,max,last";
-pub const GRADS_TIME_HEADER: &str = "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end";
+pub use super::rows::EpochMetrics;
 
-/// One row of metrics.csv.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct EpochMetrics {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub val_loss: Option<f64>,
-    pub val_acc: Option<f64>,
-    pub test_loss: f64,
-    pub test_acc: f64,
-    pub lr: f64,
-    pub epoch_seconds: f64,
-    pub tokens_per_s: f64,
+/// config.json: the resolved configuration plus everything needed to trust and reuse it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct RunRecord {
+    pub name: String,
+    pub imdb_rnn: String,
+    pub git: String,
+    pub libtorch: String,
+    pub cuda_available: bool,
+    pub cudnn_version: Option<i64>,
+    pub device: String,
+    pub archive: String,
+    pub train_reviews: usize,
+    pub val_reviews: usize,
+    pub test_reviews: usize,
+    /// How the CPU computed (denormals, threads); absent in runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::cpu::CpuRuntime>,
+    pub config: TrainConfig,
+}
+
+/// How a run that wrote its summary.json ended (a run without one is unfinished:
+/// running, or stopped to be resumed).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Finished,
+    /// Diverged, or refused before training (a sweep point with bad options).
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// summary.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub name: String,
-    pub status: String,
+    pub status: RunStatus,
     pub epochs_run: usize,
     #[serde(deserialize_with = "nan_if_null")]
     pub final_test_acc: f64,
@@ -59,7 +87,7 @@ impl Summary {
         let last = history.last();
         Summary {
             name: name.into(),
-            status: "failed".into(),
+            status: RunStatus::Failed,
             epochs_run: history.len(),
             final_test_acc: last.map(|m| m.test_acc).unwrap_or(f64::NAN),
             final_test_loss: last.map(|m| m.test_loss).unwrap_or(f64::NAN),
@@ -74,9 +102,8 @@ impl Summary {
         }
     }
 
-    /// Writes summary.json atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        crate::util::write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+    pub fn is_finished(&self) -> bool {
+        self.status == RunStatus::Finished
     }
 }
 
@@ -85,109 +112,106 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
-/// Appends CSV lines to a file, writing the header first when the file is new, and
-/// flushing every line.
-pub struct CsvAppender {
-    file: File,
-    path: PathBuf,
-}
-
-impl CsvAppender {
-    pub fn open(path: &Path, header: &str) -> Result<CsvAppender> {
-        let new = !path.exists() || std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len() == 0;
-        let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
-        let mut csv = CsvAppender { file, path: path.to_path_buf() };
-        if new {
-            csv.line(header)?;
-        }
-        Ok(csv)
-    }
-    pub fn line(&mut self, line: &str) -> Result<()> {
-        writeln!(self.file, "{line}").with_context(|| format!("cannot write {}", self.path.display()))
-    }
-    pub fn flush(&mut self) -> Result<()> {
-        self.file.flush().with_context(|| format!("cannot write {}", self.path.display()))
-    }
-}
-
-/// Rewrites `path` keeping the header and the rows `keep` accepts (resume: drop rows
-/// written after the checkpoint we resume from). Atomic.
-pub fn truncate_rows(path: &Path, keep: impl Fn(&str) -> bool) -> Result<()> {
-    let Ok(file) = File::open(path) else { return Ok(()) };
-    let mut out = String::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if i == 0 || keep(&line) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    crate::util::write_atomic(path, out.as_bytes())
-}
-
-/// First comma-separated field of a CSV line as a number.
-pub fn field(line: &str, index: usize) -> Option<u64> {
-    line.split(',').nth(index)?.parse().ok()
-}
-
-pub fn opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x}")).unwrap_or_default()
-}
-
-impl EpochMetrics {
-    pub fn csv(&self) -> String {
-        format!(
-            "{},{},{},{},{},{},{},{},{:.3},{:.0}",
-            self.epoch,
-            self.train_loss,
-            self.train_acc,
-            opt(self.val_loss),
-            opt(self.val_acc),
-            self.test_loss,
-            self.test_acc,
-            self.lr,
-            self.epoch_seconds,
-            self.tokens_per_s
-        )
-    }
-}
-
-/// Reads metrics.csv back.
+/// Reads `dir`'s metrics.csv back (see [`RunDir::read_metrics`]).
 pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
-    let path = dir.join("metrics.csv");
-    let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    RunDir::new(dir).read_metrics()
+}
+
+/// `root` and every directory below it, at most 4 levels down (links are not followed).
+pub fn dirs_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for row in reader.deserialize() {
-        out.push(row.with_context(|| format!("{} has a malformed row", path.display()))?);
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        if depth < 4 {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push((e.path(), depth + 1));
+                }
+            }
+        }
+        out.push(dir);
     }
-    Ok(out)
+    out
 }
 
-/// Takes the exclusive lock of the run directory `dir` (the file `.NAME.lock` beside
-/// it, so it can be taken before the directory exists). `None` when another process
-/// holds it; the lock lasts as long as the returned file is open.
-pub fn try_lock_run(dir: &Path) -> Result<Option<File>> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let lock_path = parent.join(format!(".{name}.lock"));
-    let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
-    match lock.try_lock() {
-        Ok(()) => Ok(Some(lock)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
-    }
-}
-
-/// The standard files of a run directory.
-pub struct RunPaths {
+/// A run directory: where each of its files is, and how each is read and written.
+#[derive(Clone, Debug)]
+pub struct RunDir {
     pub dir: PathBuf,
 }
 
-impl RunPaths {
-    pub fn new(dir: &Path) -> RunPaths {
-        RunPaths { dir: dir.to_path_buf() }
+impl RunDir {
+    pub fn new(dir: &Path) -> RunDir {
+        RunDir { dir: dir.to_path_buf() }
     }
+
+    /// The run directories below `root` (itself included, at most 4 levels down: a
+    /// sweep or study nests them two levels deep; links are not followed), sorted.
+    pub fn discover(root: &Path) -> Vec<RunDir> {
+        let mut out: Vec<RunDir> = dirs_under(root).into_iter().map(|d| RunDir::new(&d)).filter(RunDir::is_run).collect();
+        out.sort_by(|a, b| a.dir.cmp(&b.dir));
+        out
+    }
+
+    /// A directory is a run when it holds a config.json.
+    pub fn is_run(&self) -> bool {
+        self.config().is_file()
+    }
+
+    /// config.json, naming the directory when it has none.
+    pub fn read_config(&self) -> Result<RunRecord> {
+        self.read_config_or(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", self.dir.display()))
+    }
+
+    /// config.json, with `missing` as the error when the file cannot be read.
+    pub fn read_config_or(&self, missing: impl FnOnce() -> String) -> Result<RunRecord> {
+        let path = self.config();
+        let bytes = std::fs::read(&path).with_context(missing)?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", path.display()))
+    }
+
+    /// Writes config.json atomically.
+    pub fn write_config(&self, record: &RunRecord) -> Result<()> {
+        crate::util::write_atomic(&self.config(), serde_json::to_string_pretty(record)?.as_bytes())
+    }
+
+    /// summary.json; `None` when the run has not written one (or it cannot be read).
+    pub fn read_summary(&self) -> Option<Summary> {
+        std::fs::read(self.summary()).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Writes summary.json atomically.
+    pub fn write_summary(&self, summary: &Summary) -> Result<()> {
+        crate::util::write_atomic(&self.summary(), serde_json::to_string_pretty(summary)?.as_bytes())
+    }
+
+    /// metrics.csv, one row per completed epoch.
+    pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
+        let path = self.metrics();
+        let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut out = Vec::new();
+        for row in reader.deserialize() {
+            out.push(row.with_context(|| format!("{} has a malformed row", path.display()))?);
+        }
+        Ok(out)
+    }
+
+    /// Takes the exclusive lock of the run directory (the file `.NAME.lock` beside
+    /// it, so it can be taken before the directory exists). `None` when another process
+    /// holds it; the lock lasts as long as the returned file is open.
+    pub fn try_lock(&self) -> Result<Option<File>> {
+        let parent = self.dir.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        let name = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let lock_path = parent.join(format!(".{name}.lock"));
+        let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
+        }
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.join("config.json")
     }
@@ -223,5 +247,45 @@ impl RunPaths {
     }
     pub fn summary(&self) -> PathBuf {
         self.dir.join("summary.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summarys_status_round_trips_through_the_json_words_it_always_had() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::new(tmp.path());
+        assert_eq!(run.read_summary(), None, "no summary.json: unfinished");
+        let failed = Summary::failed("r", "loss became NaN", &[]);
+        run.write_summary(&failed).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(run.summary()).unwrap()).unwrap();
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["final_test_acc"], serde_json::Value::Null, "NaN is written as null");
+        let back = run.read_summary().unwrap();
+        assert_eq!(back.status, RunStatus::Failed);
+        assert!(back.final_test_acc.is_nan() && !back.is_finished());
+        let finished = serde_json::to_string(&Summary { status: RunStatus::Finished, final_test_acc: 0.5, ..failed }).unwrap();
+        assert!(finished.contains(r#""status":"finished""#), "{finished}");
+        std::fs::write(run.summary(), finished.replace(r#""finished""#, r#""running""#)).unwrap();
+        assert_eq!(run.read_summary(), None, "an unknown status is not a summary");
+    }
+
+    #[test]
+    fn a_directory_without_config_json_is_not_a_run_and_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::new(tmp.path());
+        assert!(!run.is_run());
+        let err = format!("{:#}", run.read_config().unwrap_err());
+        assert!(
+            err.starts_with(&format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train: ", tmp.path().display())),
+            "{err}"
+        );
+        std::fs::write(run.config(), "{}").unwrap();
+        assert!(run.is_run());
+        let err = format!("{:#}", run.read_config().unwrap_err());
+        assert!(err.starts_with(&format!("{} is not a config.json of imdb-rnn: ", run.config().display())), "{err}");
     }
 }

@@ -133,3 +133,33 @@ impl FixtureArgs for std::process::Command {
         self.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs)
     }
 }
+
+/// A GloVe file (gensim's format) with seeded 4-d vectors for the learnable fixture's
+/// sentiment words and some filler, good and bad words pointing opposite ways, at
+/// `dir/glove-fixture.txt`: enough for neighbours and coverage to mean something.
+pub fn write_glove_fixture(dir: &Path) -> PathBuf {
+    let words: [(&str, f32); 14] = [
+        ("great", 1.0),
+        ("wonderful", 0.9),
+        ("superb", 0.8),
+        ("loved", 0.7),
+        ("awful", -1.0),
+        ("boring", -0.9),
+        ("terrible", -0.8),
+        ("hated", -0.7),
+        ("the", 0.05),
+        ("movie", 0.1),
+        ("film", 0.12),
+        ("plot", -0.05),
+        ("scene", 0.0),
+        ("unusedword", 0.3),
+    ];
+    let mut text = format!("{} 4\n", words.len());
+    for (i, (w, s)) in words.iter().enumerate() {
+        let k = i as f32 * 0.1;
+        text.push_str(&format!("{w} {s} {} {} {}\n", 0.5 * s + 0.01 * k, 0.2 - k * 0.03, 0.1 + k * 0.02));
+    }
+    let path = dir.join("glove-fixture.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -1,0 +1,134 @@
+//! `imdb-rnn course`: the course answered in one command. It plans the runs the chosen
+//! sections need ([`plan`]), runs them on the sweep machinery (resumable, shardable, data
+//! prepared once), reads them back ([`results`]) and writes one report by question
+//! ([`chapters`]) as self-contained HTML and a Markdown twin ([`doc`]).
+pub mod chapters;
+pub mod doc;
+pub mod plan;
+pub mod results;
+pub mod sections;
+
+use crate::cli::CourseArgs;
+use crate::cmd::DataCache;
+use crate::exit::Exit;
+use crate::sweep::grid::{parse_shard, take_shard};
+use crate::sweep::point::{is_finished, refuse_changed_options};
+use crate::sweep::{run_all, say_stopped, RunAll};
+use crate::train::config::{run_dir, TrainConfig};
+use crate::train::signal::StopFlags;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// GloVe when `--glove` is not given (as `train` defaults).
+const DEFAULT_GLOVE: &str = "glove-wiki-gigaword-100";
+
+/// Where the Markdown twin and the figures go: `course.html` -> `course.md`, `course_files/`.
+pub fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let stem = out.file_stem().filter(|s| !s.is_empty()).with_context(|| format!("--out {}: expected a file name such as course.html", out.display()))?;
+    let stem = stem.to_string_lossy();
+    Ok((out.with_file_name(format!("{stem}.md")), out.with_file_name(format!("{stem}_files"))))
+}
+
+pub fn run(args: &CourseArgs) -> Result<Exit> {
+    let sections = sections::parse_only(args.only.as_deref())?;
+    args.train.check_finite()?;
+    plan::refuse_varied(&args.train)?;
+    if args.seeds == 0 {
+        bail!("--seeds 0: give at least 1 (seeds 0..N-1 are run)");
+    }
+    let (markdown, figures) = companions(&args.out)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
+    let root = run_dir(&args.runs_dir, &args.name.clone().unwrap_or_else(|| format!("course-{}", args.scale.name())))?;
+    let shared = args.scale.base().overlay(&args.train);
+    let glove_value = args.train.glove.clone().unwrap_or_else(|| DEFAULT_GLOVE.into());
+    let glove = plan::needs_glove(&sections).then_some(glove_value.as_str());
+    let models = plan::all_models(&sections, args.scale);
+    let all_points = plan::points(&root, &models, args.seeds, &shared, glove);
+    for p in &all_points {
+        TrainConfig::resolve(&p.args, None).with_context(|| format!("course run {}", p.name))?;
+        refuse_changed_options(&p.dir, &p.args)?;
+    }
+    let mine = take_shard(all_points.clone(), shard);
+    let stop = StopFlags::install();
+    let mut data = DataCache::new(&args.source);
+    let opts = RunAll { label: "course", progress: !args.source.quiet, retry_failed: args.retry_failed };
+    let tally = run_all(&mine, &mut data, &opts, &stop, |p, status| {
+        crate::outln!("{}\t{}", p.dir.display(), status.describe());
+        Ok(())
+    })?;
+    if let Some(code) = tally.stopped {
+        say_stopped("course");
+        return Ok(code);
+    }
+    let unfinished = all_points.iter().filter(|p| !is_finished(&p.dir)).count();
+    if unfinished > 0 && (args.shard.is_some() || tally.busy > 0) {
+        eprintln!(
+            "imdb-rnn course: {unfinished} of {} runs are not finished yet (other shards); run the same command without --shard once they are, to write the report",
+            all_points.len()
+        );
+        return Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success });
+    }
+    // Every run shares one encoding; the report reads the whole archive through it.
+    let encode = TrainConfig::resolve(&shared, None)?.encode;
+    let loaded = data.load(encode, glove)?;
+    std::fs::create_dir_all(&figures).with_context(|| format!("cannot create {}", figures.display()))?;
+    let ctx = chapters::Ctx {
+        scale: args.scale,
+        seeds: args.seeds,
+        root: &root,
+        figures: &figures,
+        data: loaded.data,
+        glove: loaded.glove,
+        shared: &shared,
+        data_flags: data_flags(args, glove),
+        glove_value: glove,
+        course_flags: course_flags(args),
+    };
+    let parts: Vec<doc::Part> = sections.iter().map(|&s| chapters::write(s, &ctx)).collect();
+    let doc = doc::Doc { title: format!("The RNN course on IMDB, answered ({} scale)", args.scale.name()), intro: intro(args, &root, &tally), parts };
+    let link = figures.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    crate::util::write_atomic(&markdown, doc.markdown(&link).as_bytes())?;
+    crate::util::write_atomic(&args.out, doc.html(&figures)?.as_bytes())?;
+    crate::outln!("{}", args.out.display());
+    crate::outln!("{}", markdown.display());
+    Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success })
+}
+
+fn data_flags(args: &CourseArgs, glove: Option<&str>) -> String {
+    let mut f = String::new();
+    if let Some(imdb) = &args.source.imdb {
+        f.push_str(&format!(" --imdb {imdb}"));
+    }
+    if let Some(g) = glove {
+        f.push_str(&format!(" --glove {g}"));
+    }
+    f
+}
+
+/// The flags that give this course again: scale, seeds and the overrides (GloVe is with
+/// the data flags).
+fn course_flags(args: &CourseArgs) -> String {
+    let mut over = args.train.clone();
+    over.glove = None;
+    let mut f = format!("--scale {} --seeds {}", args.scale.name(), args.seeds);
+    let extra = chapters::train_flags(&over);
+    if !extra.is_empty() {
+        f.push(' ');
+        f.push_str(&extra);
+    }
+    f
+}
+
+fn intro(args: &CourseArgs, root: &Path, tally: &crate::sweep::Tally) -> Vec<String> {
+    vec![
+        format!(
+            "Every number, table and figure below is read from the run directories under `{}` when this report was written; the readings are templates filled with those numbers. \
+             Scale `{}`, {} seed(s) per model{}.",
+            root.display(),
+            args.scale.name(),
+            args.seeds,
+            if args.seeds > 1 { " (tables show mean ± sample std)" } else { "" }
+        ),
+        format!("This invocation trained {} run(s) and found {} already finished; generated by imdb-rnn {}.", tally.trained, tally.skipped, env!("CARGO_PKG_VERSION")),
+    ]
+}

@@ -1,0 +1,237 @@
+//! What the course runs: the settings of each scale and the runs each section needs, as
+//! sweep points in one course directory (run names say cell, depth, embedding, readout
+//! and seed, so sections that share a run share its directory).
+use super::sections::Section;
+use crate::model::recurrent::Cell;
+use crate::model::{EmbeddingMode, Readout};
+use crate::sweep::Point;
+use crate::train::config::TrainArgs;
+use anyhow::{bail, Result};
+use std::path::Path;
+
+/// `--scale`: the course's own settings, or a seeded subset that runs in minutes on a CPU.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// 2,000 reviews of each split, 3 epochs, hidden 64, 50-d embeddings: under 10 minutes on 2 CPU cores.
+    Quick,
+    /// The course's settings (configs/q*.toml): all 50,000 reviews, 5 epochs, hidden 128, 100-d embeddings.
+    Full,
+}
+
+impl Scale {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scale::Quick => "quick",
+            Scale::Full => "full",
+        }
+    }
+
+    /// The train options every run of the course shares at this scale.
+    pub fn base(self) -> TrainArgs {
+        let mut a = TrainArgs { hidden: Some(128), emb_dim: Some(100), epochs: Some(5), batch_size: Some(64), lr: Some(0.001), ..TrainArgs::default() };
+        // Every random-embedding model logs its gradients, so the gradient sections read
+        // the same runs as the accuracy sections (logging does not change training).
+        a.grad_every = Some(match self {
+            Scale::Quick => 1,
+            Scale::Full => 10,
+        });
+        if self == Scale::Quick {
+            a.subset = Some(2000);
+            a.epochs = Some(3);
+            a.hidden = Some(64);
+            a.emb_dim = Some(50);
+        }
+        a
+    }
+
+    /// Depths of the RNN (Q3) and of LSTM and GRU (Q4-Q5, Q9-Q11).
+    pub fn depths(self, cell: Cell) -> Vec<i64> {
+        match (self, cell) {
+            (_, Cell::Rnn) | (Scale::Full, _) => vec![1, 2, 3, 4],
+            (Scale::Quick, _) => vec![1, 2],
+        }
+    }
+}
+
+/// The train options the course sets run by run; `--` flags for them are refused.
+pub const VARIED: [&str; 6] = ["cell", "layers", "emb", "readout", "batching", "seed"];
+
+/// Refuses overrides of what the plan varies, naming the flag.
+pub fn refuse_varied(over: &TrainArgs) -> Result<()> {
+    let set = serde_json::to_value(over)?;
+    for key in VARIED {
+        if set.get(key).is_some() {
+            let how = if key == "seed" { "use --seeds N for seeds 0..N-1" } else { "each section chooses it" };
+            bail!("course: --{key} is what the course varies ({how}); leave it out, or run `imdb-rnn train` for one model");
+        }
+    }
+    Ok(())
+}
+
+/// One model of the course, before seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Model {
+    pub cell: Cell,
+    pub layers: i64,
+    pub glove: bool,
+    pub readout: Readout,
+}
+
+impl Model {
+    pub fn course(cell: Cell, layers: i64, glove: bool) -> Model {
+        Model { cell, layers, glove, readout: Readout::Final }
+    }
+
+    pub fn readout_name(self) -> &'static str {
+        match self.readout {
+            Readout::Final => "final",
+            Readout::Last => "last",
+            Readout::Mean => "mean",
+            Readout::Max => "max",
+            Readout::MeanMax => "meanmax",
+        }
+    }
+
+    /// The run directory's name for `seed`: `gru-l2-glove-final-s0`.
+    pub fn run_name(self, seed: u64) -> String {
+        let emb = if self.glove { "glove" } else { "random" };
+        format!("{}-l{}-{emb}-{}-s{seed}", self.cell.name(), self.layers, self.readout_name())
+    }
+
+    /// How the report names it: `GRU 2 layers, GloVe`.
+    pub fn label(self) -> String {
+        let cell = self.cell.name().to_uppercase();
+        let layers = layers(self.layers);
+        let emb = if self.glove { ", frozen GloVe" } else { "" };
+        let readout = if self.readout == Readout::Final { String::new() } else { format!(", readout {}", self.readout_name()) };
+        format!("{cell} {layers}{emb}{readout}")
+    }
+
+    /// The flags that make this model out of the course's shared options.
+    pub fn flags(self) -> String {
+        let mut f = format!("--cell {} --layers {}", self.cell.name(), self.layers);
+        if self.glove {
+            f.push_str(" --emb glove-frozen");
+        }
+        if self.readout != Readout::Final {
+            f.push_str(&format!(" --readout {} --clip 1", self.readout_name()));
+        }
+        f
+    }
+}
+
+/// `1 layer`, `3 layers`.
+pub fn layers(n: i64) -> String {
+    if n == 1 {
+        "1 layer".into()
+    } else {
+        format!("{n} layers")
+    }
+}
+
+/// The readouts "beyond the course" sets against the course's `final`, on a 1-layer GRU.
+pub const BEYOND_READOUTS: [Readout; 2] = [Readout::Last, Readout::MeanMax];
+pub const BEYOND_CELL: Cell = Cell::Gru;
+
+/// The models `section` reads, at `scale`.
+pub fn models(section: Section, scale: Scale) -> Vec<Model> {
+    let cells = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+    let course = Model::course;
+    match section {
+        Section::Preparation => vec![],
+        Section::Rnn => vec![course(Cell::Rnn, 1, false)],
+        Section::Depth => scale.depths(Cell::Rnn).into_iter().map(|d| course(Cell::Rnn, d, false)).collect(),
+        Section::Cells => {
+            let mut m = vec![course(Cell::Rnn, 1, false)];
+            for cell in [Cell::Lstm, Cell::Gru] {
+                m.extend(scale.depths(cell).into_iter().map(|d| course(cell, d, false)));
+            }
+            m
+        }
+        Section::Dictionary => vec![course(Cell::Lstm, 1, false)],
+        Section::Glove => cells.iter().flat_map(|&c| [course(c, 1, false), course(c, 1, true)]).collect(),
+        Section::Gradients => cells.iter().flat_map(|&c| scale.depths(c).into_iter().map(move |d| course(c, d, false))).collect(),
+        Section::Beyond => {
+            let mut m = vec![course(BEYOND_CELL, 1, false)];
+            m.extend(BEYOND_READOUTS.iter().map(|&readout| Model { readout, ..course(BEYOND_CELL, 1, false) }));
+            m
+        }
+    }
+}
+
+/// Whether any of `sections` needs GloVe (the dictionary and the frozen embeddings).
+pub fn needs_glove(sections: &[Section]) -> bool {
+    sections.iter().any(|s| matches!(s, Section::Dictionary | Section::Glove))
+}
+
+/// Every model the chosen sections need, once each, in the order sections first need them.
+pub fn all_models(sections: &[Section], scale: Scale) -> Vec<Model> {
+    let mut all: Vec<Model> = Vec::new();
+    for m in sections.iter().flat_map(|&s| models(s, scale)) {
+        if !all.contains(&m) {
+            all.push(m);
+        }
+    }
+    all
+}
+
+/// The train options of `model` with `seed`: the scale's shared options, the user's
+/// overrides on top, then what the model itself is.
+pub fn model_args(model: Model, seed: u64, shared: &TrainArgs, glove: Option<&str>) -> TrainArgs {
+    let mut a = shared.clone();
+    a.cell = Some(model.cell);
+    a.layers = Some(model.layers);
+    a.seed = Some(seed);
+    a.readout = Some(model.readout);
+    a.emb = Some(if model.glove { EmbeddingMode::GloveFrozen } else { EmbeddingMode::Random });
+    // Only GloVe runs name the file (train warns about an unused --glove), and the
+    // file sets their embedding's size.
+    a.glove = glove.filter(|_| model.glove).map(String::from);
+    if model.glove {
+        a.emb_dim = None;
+    }
+    if model.readout != Readout::Final {
+        a.clip = a.clip.or(Some(1.0));
+    }
+    a
+}
+
+/// The sweep points: every model for every seed, in `root/<run name>`.
+pub fn points(root: &Path, models: &[Model], seeds: u64, shared: &TrainArgs, glove: Option<&str>) -> Vec<Point> {
+    let mut out = Vec::new();
+    for m in models {
+        for seed in 0..seeds {
+            let name = m.run_name(seed);
+            out.push(Point { dir: root.join(&name), args: model_args(*m, seed, shared, glove), name });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_share_runs_and_only_the_chosen_sections_are_planned() {
+        let q3 = all_models(&[Section::Depth], Scale::Quick);
+        assert_eq!(
+            q3.iter().map(|m| m.run_name(0)).collect::<Vec<_>>(),
+            ["rnn-l1-random-final-s0", "rnn-l2-random-final-s0", "rnn-l3-random-final-s0", "rnn-l4-random-final-s0"]
+        );
+        let both = all_models(&[Section::Rnn, Section::Depth], Scale::Quick);
+        assert_eq!(both, q3, "Q1-Q2's RNN is Q3's depth 1");
+        assert!(all_models(&[Section::Preparation], Scale::Full).is_empty());
+        let beyond: Vec<String> = all_models(&[Section::Beyond], Scale::Quick).iter().map(|m| m.run_name(1)).collect();
+        assert_eq!(beyond, ["gru-l1-random-final-s1", "gru-l1-random-last-s1", "gru-l1-random-meanmax-s1"]);
+    }
+
+    #[test]
+    fn a_models_options_come_from_the_scale_the_overrides_and_the_model() {
+        let shared = Scale::Quick.base().overlay(&TrainArgs { epochs: Some(1), ..TrainArgs::default() });
+        let a = model_args(Model { readout: Readout::Last, ..Model::course(Cell::Gru, 2, true) }, 3, &shared, Some("g.txt"));
+        assert_eq!((a.cell, a.layers, a.seed, a.epochs, a.subset, a.hidden), (Some(Cell::Gru), Some(2), Some(3), Some(1), Some(2000), Some(64)));
+        assert_eq!((a.emb, a.glove.as_deref(), a.emb_dim, a.clip), (Some(EmbeddingMode::GloveFrozen), Some("g.txt"), None, Some(1.0)));
+        assert!(refuse_varied(&TrainArgs { layers: Some(2), ..TrainArgs::default() }).unwrap_err().to_string().contains("--layers is what the course varies"));
+    }
+}

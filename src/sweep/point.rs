@@ -1,0 +1,160 @@
+//! One point of a sweep (or of a study, or of the course) run with the sweep's rules:
+//! skip it when finished, resume it when interrupted, record its failure, never let two
+//! processes train it; and a list of points run one after another on shared data.
+use crate::cmd::train::train_prepared;
+use crate::cmd::DataCache;
+use crate::exit::Exit;
+use crate::train::config::{first_difference, TrainArgs, TrainConfig};
+use crate::train::run::{RunDir, Summary};
+use crate::train::signal::StopFlags;
+use crate::train::Outcome;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// What happened to one point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointStatus {
+    Finished,
+    AlreadyDone,
+    Failed(String),
+    Busy,
+    Stopped(Exit),
+}
+
+impl PointStatus {
+    /// How a sweep's listing says it.
+    pub fn describe(&self) -> String {
+        match self {
+            PointStatus::Finished => "finished".into(),
+            PointStatus::AlreadyDone => "already finished".into(),
+            PointStatus::Busy => "running elsewhere".into(),
+            PointStatus::Failed(r) => format!("failed: {r}"),
+            PointStatus::Stopped(_) => "stopped".into(),
+        }
+    }
+}
+
+/// A point to run: its run name, directory and options.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub name: String,
+    pub dir: PathBuf,
+    pub args: TrainArgs,
+}
+
+/// Runs one configuration in `dir` with the sweep's rules: skip when finished (or
+/// failed, unless `retry_failed`), skip when another worker holds its lock, resume
+/// from a checkpoint, record a failure with its reason.
+pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
+    let run_dir = RunDir::new(dir);
+    let Some(_lock) = run_dir.try_lock()? else {
+        return Ok(PointStatus::Busy);
+    };
+    if let Some(s) = run_dir.read_summary() {
+        if s.is_finished() || !retry_failed {
+            return Ok(if s.is_finished() { PointStatus::AlreadyDone } else { PointStatus::Failed(s.reason.unwrap_or_default()) });
+        }
+        let _ = std::fs::remove_file(run_dir.summary());
+    }
+    let result = (|| -> Result<Outcome> {
+        let first = TrainConfig::resolve(args, None)?;
+        let loaded = data.load(first.encode, first.glove.as_deref())?;
+        let cfg = TrainConfig::resolve(args, loaded.glove.map(|m| m.dim as i64))?;
+        let resume = run_dir.config().exists();
+        train_prepared(&cfg, name, dir, loaded.archive, loaded.data, loaded.glove, resume, progress, stop.clone())
+    })();
+    match result {
+        Ok(Outcome::Finished(_)) => Ok(PointStatus::Finished),
+        Ok(Outcome::Stopped(s)) => Ok(PointStatus::Stopped(s.exit())),
+        Ok(Outcome::Diverged(msg)) => Ok(PointStatus::Failed(msg)),
+        Err(e) => {
+            let reason = format!("{e:#}");
+            // Best effort: on a full disk the record cannot be written either, and the
+            // sweep must still go on to its other points.
+            let recorded = std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))
+                .and_then(|()| run_dir.write_summary(&Summary::failed(name, &reason, &[])));
+            if let Err(e) = recorded {
+                eprintln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
+            }
+            Ok(PointStatus::Failed(reason))
+        }
+    }
+}
+
+/// A point's directory holds the run of its whole configuration, not just its grid
+/// values: rerunning a sweep with a changed shared option (say --epochs) must not
+/// report the old runs as finished, so it is refused, naming the option.
+pub fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
+    let (Ok(record), Ok(now)) = (RunDir::new(dir).read_config(), TrainConfig::resolve(args, None)) else {
+        // No run yet, or options the point itself will report as failed.
+        return Ok(());
+    };
+    // The embedding rows come from the data, and a GloVe file sets the embedding size.
+    let mut ignore = vec!["model.vocab_size"];
+    if now.model.embedding.uses_glove() && args.emb_dim.is_none() {
+        ignore.push("model.recurrent.input_size");
+    }
+    match first_difference(&record.config, &now, &ignore) {
+        Some(what) => {
+            bail!("sweep point {} was run with other options ({what}); run the sweep with its original options, or give it another --name", dir.display())
+        }
+        None => Ok(()),
+    }
+}
+
+/// How to run a list of points.
+pub struct RunAll<'a> {
+    /// The command's name for progress lines (`sweep`, `grads`, `course`).
+    pub label: &'a str,
+    pub progress: bool,
+    pub retry_failed: bool,
+}
+
+/// What a list of points came to.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Points trained now.
+    pub trained: usize,
+    /// Points already finished before (skipped).
+    pub skipped: usize,
+    pub failed: usize,
+    pub busy: usize,
+    /// Set when a signal stopped the list: the exit status to return.
+    pub stopped: Option<Exit>,
+}
+
+/// Runs `points` one after another on data prepared once, calling `report` after each;
+/// stops at the first point a signal stopped.
+pub fn run_all(
+    points: &[Point],
+    data: &mut DataCache,
+    opts: &RunAll,
+    stop: &StopFlags,
+    mut report: impl FnMut(&Point, &PointStatus) -> Result<()>,
+) -> Result<Tally> {
+    let mut tally = Tally::default();
+    for (i, p) in points.iter().enumerate() {
+        if opts.progress {
+            eprintln!("imdb-rnn {} [{}/{}] {}", opts.label, i + 1, points.len(), p.dir.display());
+        }
+        let status = run_point(&p.args, &p.name, &p.dir, data, opts.progress, opts.retry_failed, stop)?;
+        match &status {
+            PointStatus::Finished => tally.trained += 1,
+            PointStatus::AlreadyDone => tally.skipped += 1,
+            PointStatus::Failed(_) => tally.failed += 1,
+            PointStatus::Busy => tally.busy += 1,
+            PointStatus::Stopped(code) => tally.stopped = Some(*code),
+        }
+        report(p, &status)?;
+        if tally.stopped.is_some() {
+            break;
+        }
+    }
+    Ok(tally)
+}
+
+/// Whether `dir` holds a run whose summary.json says it finished.
+pub fn is_finished(dir: &Path) -> bool {
+    RunDir::new(dir).read_summary().is_some_and(|s| s.is_finished())
+}

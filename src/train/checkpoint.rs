@@ -1,0 +1,104 @@
+//! Checkpoints: checkpoint.ot (model weights and Adam's moments) and checkpoint.json
+//! (where in the run it was taken), written so that a full disk or a kill leaves the
+//! previous pair whole, and read back for a bit-identical resume.
+use super::adam::Adam;
+use super::run::RunDir;
+use crate::model::Classifier;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use tch::Tensor;
+
+/// Training-set accumulators of the current epoch (kept in checkpoints so a run
+/// resumed mid-epoch reports the same epoch metrics).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Accum {
+    pub loss_sum: f64,
+    pub correct: i64,
+    pub seen: i64,
+    pub seconds: f64,
+}
+
+/// The best epochs so far, and what early stopping and the plateau schedule track.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Best {
+    pub test_acc: f64,
+    pub epoch: usize,
+    pub val_acc: Option<f64>,
+    pub test_at_best_val: Option<f64>,
+    pub bad_epochs: usize,
+    /// What `--lr-schedule plateau` has multiplied the learning rate by so far.
+    #[serde(default = "one")]
+    pub lr_scale: f64,
+}
+
+impl Default for Best {
+    fn default() -> Best {
+        Best { test_acc: 0.0, epoch: 0, val_acc: None, test_at_best_val: None, bad_epochs: 0, lr_scale: 1.0 }
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// checkpoint.json: where in the run the checkpoint.ot next to it was taken.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointState {
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Next batch of epoch `epoch + 1` (0 at an epoch boundary).
+    pub next_batch: usize,
+    pub global_step: u64,
+    pub adam_step: i64,
+    pub accum: Accum,
+    pub best: Best,
+    pub total_seconds: f64,
+}
+
+/// Writes checkpoint.ot and checkpoint.json. `names` are the trainable parameters'
+/// names, in the order of Adam's moments.
+pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState) -> Result<()> {
+    let mut named: Vec<(String, Tensor)> = model.named_parameters().into_iter().map(|(n, t)| (format!("model.{n}"), t.shallow_clone())).collect();
+    for (i, n) in names.iter().enumerate() {
+        named.push((format!("adam.m.{n}"), adam.m[i].shallow_clone()));
+        named.push((format!("adam.v.{n}"), adam.v[i].shallow_clone()));
+    }
+    named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
+    // Both files are written before either replaces its old version: a full disk
+    // leaves the previous checkpoint whole and consistent.
+    let weights = crate::util::stage_tensors(&named, &run_dir.checkpoint())?;
+    let state = crate::util::stage(&run_dir.checkpoint_state(), serde_json::to_string_pretty(state)?.as_bytes(), true)?;
+    weights.commit()?;
+    state.commit()
+}
+
+/// Loads the checkpoint into `model` and `adam`, refusing a pair that disagrees.
+pub fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<CheckpointState> {
+    let state: CheckpointState = serde_json::from_slice(&std::fs::read(run_dir.checkpoint_state())?)
+        .with_context(|| format!("{} is corrupt; delete the run directory to start over", run_dir.checkpoint_state().display()))?;
+    let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(run_dir.checkpoint(), model.device)
+        .map_err(|e| crate::util::torch_error(e, &run_dir.checkpoint()))?
+        .into_iter()
+        .collect();
+    let step = saved.get("meta.adam_step").map(|t| t.int64_value(&[])).unwrap_or(-1);
+    if step != state.adam_step {
+        bail!(
+            "{} and {} disagree (step {step} vs {}); the run was killed while checkpointing: delete the run directory to start over",
+            run_dir.checkpoint().display(),
+            run_dir.checkpoint_state().display(),
+            state.adam_step
+        );
+    }
+    model.copy_from(&saved, "model.", &run_dir.checkpoint())?;
+    let _guard = tch::no_grad_guard();
+    for (i, n) in names.iter().enumerate() {
+        for (which, dst) in [("m", &mut adam.m[i]), ("v", &mut adam.v[i])] {
+            let key = format!("adam.{which}.{n}");
+            let src = saved.get(&key).with_context(|| format!("{} lacks {key}", run_dir.checkpoint().display()))?;
+            dst.copy_(src);
+        }
+    }
+    adam.step = state.adam_step;
+    Ok(state)
+}

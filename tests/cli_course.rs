@@ -1,0 +1,245 @@
+//! `imdb-rnn course` on a generated fixture, its scale cut to tiny sizes: every section
+//! and figure present, every number the same as in the runs' files, `--only`, `--seeds`,
+//! `--shard` and re-runs that train nothing.
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The quick scale cut down so the whole course trains in seconds.
+const TINY: [&str; 11] = ["--subset", "40", "--epochs", "2", "--hidden", "4", "--emb-dim", "4", "--max-len", "30", "--quiet"];
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    archive: PathBuf,
+    glove: PathBuf,
+    runs: PathBuf,
+    out: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = learnable_archive(tmp.path(), 30);
+        let glove = write_glove_fixture(tmp.path());
+        let (home, runs, out) = (tmp.path().join("home"), tmp.path().join("runs"), tmp.path().join("report/course.html"));
+        Fixture { _tmp: tmp, home, archive, glove, runs, out }
+    }
+
+    fn course(&self, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = imdb_rnn(&self.home);
+        cmd.arg("course").args(TINY).arg("--imdb").arg(&self.archive).arg("--glove").arg(&self.glove);
+        cmd.arg("--runs-dir").arg(&self.runs).arg("--out").arg(&self.out).args(extra);
+        cmd
+    }
+
+    fn root(&self) -> PathBuf {
+        self.runs.join("course-quick")
+    }
+
+    fn markdown(&self) -> String {
+        std::fs::read_to_string(self.out.with_file_name("course.md")).unwrap()
+    }
+
+    fn html(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap()
+    }
+
+    /// `imdb-rnn data --json` on the same archive and encoding.
+    fn data_report(&self) -> serde_json::Value {
+        let out = imdb_rnn(&self.home).args(["data", "--json", "--max-len", "30", "--quiet"]).arg("--imdb").arg(&self.archive).arg("--glove").arg(&self.glove).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// stdout's `dir<TAB>status` lines, by status.
+fn statuses(stdout: &[u8]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for line in String::from_utf8_lossy(stdout).lines().filter(|l| l.contains('\t')) {
+        *out.entry(line.split('\t').nth(1).unwrap().to_string()).or_default() += 1;
+    }
+    out
+}
+
+fn run_dirs(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// How the report names a run's model, from its directory name `gru-l2-random-final-s0`.
+fn label(run: &str) -> String {
+    let parts: Vec<&str> = run.split('-').collect();
+    let layers: i64 = parts[1][1..].parse().unwrap();
+    let layers = if layers == 1 { "1 layer".to_string() } else { format!("{layers} layers") };
+    let readout = if parts[3] == "final" { String::new() } else { format!(", readout {}", parts[3]) };
+    format!("{} {layers}{readout}", parts[0].to_uppercase())
+}
+
+fn acc(v: &serde_json::Value) -> String {
+    format!("{:.4}", v.as_f64().unwrap())
+}
+
+/// A markdown table row that starts with `first` and holds `cells` in this order.
+fn has_row(md: &str, first: &str, cells: &[String]) -> bool {
+    md.lines().any(|l| {
+        let row: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+        row.first() == Some(&first) && {
+            let mut at = 1;
+            cells.iter().all(|c| match row[at..].iter().position(|x| x == c) {
+                Some(i) => {
+                    at += i + 1;
+                    true
+                }
+                None => false,
+            })
+        }
+    })
+}
+
+const SECTIONS: [&str; 8] = ["prep", "q1-q2", "q3", "q4-q5", "q6", "q7-q8", "q9-q11", "beyond"];
+
+/// Every figure of the HTML is a non-empty PNG data URI, every figure of the Markdown a
+/// PNG file next to it; returns how many each has.
+fn assert_figures_drawn(f: &Fixture) -> usize {
+    let html = f.html();
+    let uris: Vec<&str> = html.split("src=\"data:image/png;base64,").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+    for uri in &uris {
+        assert!(uri.starts_with("iVBORw0KGgo") && uri.len() > 2000, "a figure of the HTML is not a drawn PNG ({} bytes of base64)", uri.len());
+    }
+    let md = f.markdown();
+    let files: Vec<&str> = md.split("](course_files/").skip(1).map(|s| &s[..s.find(')').unwrap()]).collect();
+    for file in &files {
+        let bytes = std::fs::read(f.out.with_file_name("course_files").join(file)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1500, "{file} is not a drawn PNG");
+    }
+    assert_eq!(uris.len(), files.len(), "the HTML and the Markdown show the same figures");
+    uris.len()
+}
+
+#[test]
+fn the_quick_course_writes_every_section_with_its_figures_and_the_runs_numbers_and_a_rerun_trains_nothing() {
+    let f = Fixture::new();
+    let first = f.course(&[]).assert().success();
+    let trained = statuses(&first.get_output().stdout);
+    let runs = run_dirs(&f.root());
+    assert_eq!(trained.get("finished"), Some(&runs.len()), "every run trained once: {trained:?}");
+    assert_eq!(runs.len(), 13, "{runs:?}");
+
+    let (html, md) = (f.html(), f.markdown());
+    for id in SECTIONS {
+        assert!(html.contains(&format!("<section id=\"{id}\">")), "HTML lacks section {id}");
+        assert!(md.contains(&format!("--only {id} ")), "Markdown lacks the commands of section {id}");
+    }
+    assert_eq!(md.lines().filter(|l| l.starts_with("## ")).count(), SECTIONS.len());
+    assert!(!md.contains("could not be written"), "{md}");
+    assert!(assert_figures_drawn(&f) >= 12);
+
+    // Every run's accuracy in its tables, as its summary.json has it.
+    for run in runs.iter().filter(|r| !r.contains("-glove-")) {
+        let s = json(&f.root().join(run).join("summary.json"));
+        assert!(has_row(&md, &label(run), &[acc(&s["final_test_acc"]), acc(&s["best_test_acc"])]), "no row for {run} with its accuracies");
+    }
+    for cell in ["rnn", "lstm", "gru"] {
+        let random = json(&f.root().join(format!("{cell}-l1-random-final-s0/summary.json")));
+        let glove = json(&f.root().join(format!("{cell}-l1-glove-final-s0/summary.json")));
+        let row = [acc(&random["final_test_acc"]), acc(&glove["final_test_acc"]), "yes (bit for bit)".to_string()];
+        assert!(has_row(&md, &label(&format!("{cell}-l1-random-final-s0")), &row), "Q7-Q8 row of {cell}");
+    }
+    // Q1-Q2's learning curve table is metrics.csv.
+    let metrics = std::fs::read_to_string(f.root().join("rnn-l1-random-final-s0/metrics.csv")).unwrap();
+    for line in metrics.lines().skip(1) {
+        let v: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| format!("{:.4}", v[i].parse::<f64>().unwrap());
+        assert!(has_row(&md, v[0], &[num(1), num(2), num(5), num(6)]), "epoch {} of the RNN", v[0]);
+    }
+    // Q9-Q11's depth table is layer 0's W_hh mean of grads_epoch.csv, averaged over epochs.
+    for run in runs.iter().filter(|r| !r.contains("-glove-") && r.ends_with("-final-s0")) {
+        let text = std::fs::read_to_string(f.root().join(run).join("grads_epoch.csv")).unwrap();
+        let values: Vec<f64> = text
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|r| r[1] == "0" && r[2] == "forward" && r[3] == "weight_hh" && r[4] == "all")
+            .map(|r| r[5].parse().unwrap())
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let (cell, layers) = (run.split('-').next().unwrap().to_uppercase(), run.split('-').nth(1).unwrap()[1..].to_string());
+        assert!(has_row(&md, &cell, &[layers.clone(), format!("{mean:.3e}")]), "depth table row {cell} {layers}: {mean:.3e}");
+    }
+    assert!(f.root().join("grads_by_depth.csv").is_file());
+    // Preparation is what `imdb-rnn data` reports of the same archive.
+    let data = f.data_report();
+    for split in ["train", "test"] {
+        let s = &data[split];
+        let cells = [s["reviews"].to_string(), s["positive"].to_string(), format!("{:.1}", s["length_mean"].as_f64().unwrap()), s["length_p50"].to_string()];
+        assert!(has_row(&md, split, &cells), "preparation row {split}");
+        assert!(has_row(&md, split, &[format!("{:.1}%", 100.0 * s["truncated_share"].as_f64().unwrap())]));
+    }
+    for (i, pair) in data["top_words"].as_array().unwrap().iter().enumerate() {
+        assert!(has_row(&md, &(i + 1).to_string(), &[pair[0].as_str().unwrap().to_string(), pair[1].to_string()]), "top word {i}");
+    }
+    let g = &data["glove"];
+    assert!(md.contains(&format!("{} of the {} vocabulary words", g["found"], g["words"])), "GloVe coverage");
+
+    // Again: nothing trains, the report is written again.
+    let steps_before = std::fs::read(f.root().join("gru-l2-random-final-s0/steps.csv")).unwrap();
+    std::fs::remove_file(&f.out).unwrap();
+    let again = f.course(&[]).assert().success();
+    let statuses = statuses(&again.get_output().stdout);
+    assert_eq!(statuses.get("already finished"), Some(&13), "{statuses:?}");
+    assert_eq!(statuses.get("finished"), None);
+    assert_eq!(std::fs::read(f.root().join("gru-l2-random-final-s0/steps.csv")).unwrap(), steps_before);
+    assert!(f.out.is_file());
+}
+
+#[test]
+fn only_writes_the_chosen_sections_runs_only_their_runs_and_shards_write_the_report_once_all_are_done() {
+    let f = Fixture::new();
+    let first = f.course(&["--only", "q3", "--seeds", "2", "--shard", "0/2"]).assert().success();
+    assert_eq!(statuses(&first.get_output().stdout).get("finished"), Some(&4));
+    assert!(!f.out.exists(), "no report while the other shard's runs are missing");
+    assert!(String::from_utf8_lossy(&first.get_output().stderr).contains("4 of 8 runs are not finished yet"));
+    let second = f.course(&["--only", "q3", "--seeds", "2", "--shard", "1/2"]).assert().success();
+    assert_eq!(statuses(&second.get_output().stdout).get("finished"), Some(&4));
+    let runs = run_dirs(&f.root());
+    let mut expected: Vec<String> = (1..=4).flat_map(|l| (0..2).map(move |s| format!("rnn-l{l}-random-final-s{s}"))).collect();
+    expected.sort();
+    assert_eq!(runs, expected, "q3 runs the RNN depths only");
+    let html = f.html();
+    assert_eq!(html.matches("<section id=").count(), 1);
+    assert!(html.contains("<section id=\"q3\">"));
+    assert!(assert_figures_drawn(&f) >= 2);
+    // Tables show mean ± sample std over the seeds, from their summary.json.
+    let md = f.markdown();
+    for layers in 1..=4 {
+        let accs: Vec<f64> = (0..2).map(|s| json(&f.root().join(format!("rnn-l{layers}-random-final-s{s}/summary.json")))["final_test_acc"].as_f64().unwrap()).collect();
+        let mean = (accs[0] + accs[1]) / 2.0;
+        let std = ((accs[0] - mean).powi(2) + (accs[1] - mean).powi(2)).sqrt();
+        let run = format!("rnn-l{layers}-random-final-s0");
+        assert!(has_row(&md, &label(&run), &["2".to_string(), format!("{mean:.4} ± {std:.4}")]), "mean ± std of {run}");
+    }
+    let third = f.course(&["--only", "q3", "--seeds", "2"]).assert().success();
+    assert_eq!(statuses(&third.get_output().stdout).get("already finished"), Some(&8));
+}
+
+#[test]
+fn a_bad_only_value_or_a_flag_the_course_varies_is_refused_in_one_line_before_any_work() {
+    let f = Fixture::new();
+    let out = f.course(&["--only", "q3,q12"]).assert().code(1).get_output().clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "imdb-rnn: --only \"q12\": not a section of the course report; valid sections: prep, q1-q2, q3, q4-q5, q6, q7-q8, q9-q11, beyond (or questions such as q7 or q1-q5)\n"
+    );
+    let out = f.course(&["--layers", "2"]).assert().code(1).get_output().clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "imdb-rnn: course: --layers is what the course varies (each section chooses it); leave it out, or run `imdb-rnn train` for one model\n"
+    );
+    assert!(!f.runs.exists() && !f.out.exists(), "nothing written");
+}
