@@ -39,10 +39,7 @@ fn deep_run(tmp: &std::path::Path, archive: &std::path::Path, denormals: &str) -
     imdb_rnn(&tmp.join("home"))
         .args(["train", "--cell", "lstm", "--layers", "4", "--hidden", "16", "--emb-dim", "8", "--epochs", "1", "--max-len", "120"])
         .args(["--grad-every", "1", "--threads", "2", "--quiet", "--name", denormals, "--denormals", denormals])
-        .arg("--imdb")
-        .arg(archive)
-        .arg("--runs-dir")
-        .arg(&runs)
+        .data_and_runs(archive, &runs)
         .assert()
         .success();
     let dir = runs.join(denormals);

@@ -51,10 +51,7 @@ fn a_trained_runs_embedding_puts_words_of_one_sentiment_closer_together() {
     let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
     imdb_rnn(&home)
         .args(["train", "--cell", "gru", "--readout", "last", "--epochs", "8", "--hidden", "16", "--emb-dim", "8", "--lr", "0.03", "--quiet", "--name", "r"])
-        .arg("--imdb")
-        .arg(&archive)
-        .arg("--runs-dir")
-        .arg(&runs)
+        .data_and_runs(&archive, &runs)
         .assert()
         .success();
     let good = ["great", "wonderful", "superb", "loved", "brilliant"];

@@ -8,7 +8,7 @@ const SMALL: [&str; 10] = ["--hidden", "16", "--emb-dim", "8", "--lr", "0.01", "
 
 fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = imdb_rnn(home);
-    cmd.arg("train").args(SMALL).args(extra).arg("--imdb").arg(archive).arg("--runs-dir").arg(runs).args(["--name", name, "--quiet"]);
+    cmd.arg("train").args(SMALL).args(extra).data_and_runs(archive, runs).args(["--name", name, "--quiet"]);
     cmd
 }
 
@@ -82,10 +82,7 @@ fn assert_resume_is_bit_identical(extra: &[&str], kill_after_steps: usize) -> te
         .arg("train")
         .args(SMALL)
         .args(extra)
-        .arg("--imdb")
-        .arg(&archive)
-        .arg("--runs-dir")
-        .arg(&runs)
+        .data_and_runs(&archive, &runs)
         .args(["--name", "cut", "--quiet"])
         .spawn()
         .unwrap();
@@ -180,10 +177,7 @@ fn frozen_glove_embeddings_are_bit_identical_after_training_and_tuned_ones_chang
         imdb_rnn(&tmp.path().join("home"))
             .args(["train", "--epochs", "2", "--hidden", "8", "--emb", mode, "--quiet", "--name", name, "--glove"])
             .arg(&glove)
-            .arg("--imdb")
-            .arg(&archive)
-            .arg("--runs-dir")
-            .arg(&runs)
+            .data_and_runs(&archive, &runs)
             .assert()
             .success();
     }
@@ -210,10 +204,7 @@ fn predict_and_eval_work_on_a_saved_run_from_another_directory() {
     imdb_rnn(&tmp.path().join("home"))
         .arg("train")
         .args(["--epochs", "10", "--hidden", "32", "--emb-dim", "16", "--lr", "0.01", "--readout", "last", "--cell", "gru", "--quiet", "--name", "g"])
-        .arg("--imdb")
-        .arg(&archive)
-        .arg("--runs-dir")
-        .arg(&runs)
+        .data_and_runs(&archive, &runs)
         .assert()
         .success();
     let elsewhere = tempfile::tempdir().unwrap();

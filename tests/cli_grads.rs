@@ -6,17 +6,7 @@ use std::path::Path;
 const SMALL: [&str; 10] = ["--epochs", "2", "--hidden", "8", "--emb-dim", "8", "--lr", "0.01", "--readout", "last"];
 
 fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) {
-    imdb_rnn(home)
-        .arg("train")
-        .args(SMALL)
-        .args(extra)
-        .arg("--imdb")
-        .arg(archive)
-        .arg("--runs-dir")
-        .arg(runs)
-        .args(["--name", name, "--quiet"])
-        .assert()
-        .success();
+    imdb_rnn(home).arg("train").args(SMALL).args(extra).data_and_runs(archive, runs).args(["--name", name, "--quiet"]).assert().success();
 }
 
 fn metrics_without_timing(dir: &Path) -> String {
@@ -80,12 +70,7 @@ fn the_depth_study_trains_each_cell_and_depth_once_and_draws_its_figures() {
     // The design card's spelling (`--cell`) first, then `--cells`: the same option.
     let study = |cells_flag: &str| {
         let mut c = imdb_rnn(&home);
-        c.args(["grads", cells_flag, "rnn,gru", "--depth", "1..=2", "--quiet", "--name", "st"])
-            .args(SMALL)
-            .arg("--imdb")
-            .arg(&archive)
-            .arg("--runs-dir")
-            .arg(&runs);
+        c.args(["grads", cells_flag, "rnn,gru", "--depth", "1..=2", "--quiet", "--name", "st"]).args(SMALL).data_and_runs(&archive, &runs);
         c
     };
     study("--cell").assert().success();

@@ -9,8 +9,7 @@ use std::path::Path;
 const SMALL: [&str; 6] = ["--hidden", "8", "--emb-dim", "8", "--quiet", "--json"];
 
 fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) -> Value {
-    let out =
-        imdb_rnn(home).arg("train").args(SMALL).args(extra).arg("--imdb").arg(archive).arg("--runs-dir").arg(runs).args(["--name", name]).assert().success();
+    let out = imdb_rnn(home).arg("train").args(SMALL).args(extra).data_and_runs(archive, runs).args(["--name", name]).assert().success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
@@ -171,10 +170,7 @@ fn plateau_halves_the_learning_rate_after_each_epoch_without_a_better_validation
             "--name",
             "p",
         ])
-        .arg("--imdb")
-        .arg(&archive)
-        .arg("--runs-dir")
-        .arg(&runs)
+        .data_and_runs(&archive, &runs)
         .assert();
     out.success();
     assert_eq!(epoch_lrs(&runs, "p"), vec![1e-9, 1e-9, 5e-10, 2.5e-10]);

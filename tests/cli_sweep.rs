@@ -11,7 +11,7 @@ const OPTS: [&str; 8] = ["--epochs", "2", "--hidden", "8", "--emb-dim", "8", "--
 fn sweep_command(home: &Path, archive: &Path, runs: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("imdb-rnn"));
     cmd.env("IMDB_RNN_HOME", home).args(["sweep", "--grid", GRID, "--quiet", "--name", "s"]).args(OPTS).args(extra);
-    cmd.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs);
+    cmd.data_and_runs(archive, runs);
     cmd
 }
 
@@ -101,15 +101,8 @@ fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 60);
     let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
-    let out = imdb_rnn(&home)
-        .args(["sweep", "--grid", "layers=0,1 seed=0,1", "--quiet", "--name", "f"])
-        .args(OPTS)
-        .arg("--imdb")
-        .arg(&archive)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .assert()
-        .code(4);
+    let out =
+        imdb_rnn(&home).args(["sweep", "--grid", "layers=0,1 seed=0,1", "--quiet", "--name", "f"]).args(OPTS).data_and_runs(&archive, &runs).assert().code(4);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(stdout.contains("layers=0,seed=0\tfailed: --layers must be at least 1, got 0"), "{stdout}");
     assert!(stdout.contains("layers=1,seed=1\tfinished"), "{stdout}");
@@ -169,10 +162,7 @@ fn a_sweep_over_embeddings_gives_glove_points_the_files_dimension_and_random_poi
         .env("IMDB_RNN_HOME", &home)
         .args(["sweep", "--grid", "emb=random,glove-frozen,glove-tuned", "--quiet", "--name", "e", "--epochs", "1", "--hidden", "8", "--glove"])
         .arg(&glove)
-        .arg("--imdb")
-        .arg(&archive)
-        .arg("--runs-dir")
-        .arg(&runs)
+        .data_and_runs(&archive, &runs)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

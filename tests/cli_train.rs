@@ -6,10 +6,7 @@ fn train_json(home: &std::path::Path, archive: &std::path::Path, runs: &std::pat
     let out = imdb_rnn(home)
         .args(["train", "--epochs", "15", "--hidden", "32", "--emb-dim", "16", "--lr", "0.01", "--json", "--quiet"])
         .args(extra)
-        .arg("--imdb")
-        .arg(archive)
-        .arg("--runs-dir")
-        .arg(runs)
+        .data_and_runs(archive, runs)
         .assert()
         .success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()

@@ -115,6 +115,25 @@ pub fn write_glove_4d(dir: &Path) -> PathBuf {
     glove
 }
 
+/// Fluent arguments shared by the tests' invocations, for assert_cmd's and std's
+/// `Command` alike: `imdb_rnn(&home).args(["train", ...]).data_and_runs(&archive, &runs)`.
+pub trait FixtureArgs {
+    /// `--imdb ARCHIVE --runs-dir RUNS`: the fixture archive and the test's runs directory.
+    fn data_and_runs(&mut self, archive: &Path, runs: &Path) -> &mut Self;
+}
+
+impl FixtureArgs for assert_cmd::Command {
+    fn data_and_runs(&mut self, archive: &Path, runs: &Path) -> &mut Self {
+        self.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs)
+    }
+}
+
+impl FixtureArgs for std::process::Command {
+    fn data_and_runs(&mut self, archive: &Path, runs: &Path) -> &mut Self {
+        self.arg("--imdb").arg(archive).arg("--runs-dir").arg(runs)
+    }
+}
+
 /// A GloVe file (gensim's format) with seeded 4-d vectors for the learnable fixture's
 /// sentiment words and some filler, good and bad words pointing opposite ways, at
 /// `dir/glove-fixture.txt`: enough for neighbours and coverage to mean something.
