@@ -47,6 +47,9 @@ pub fn parse_cells(text: &str) -> Result<Vec<Cell>> {
 /// A finished run of a study: its cell, depth and directory.
 pub type StudyRun = (Cell, i64, PathBuf);
 
+/// A labelled curve of ‖dL/dx_t‖ against t: `(label, [(t, norm)])`.
+pub type TimeSeries = (String, Vec<(i64, f64)>);
+
 /// The study's points: `base` with gradients logged every step (unless it says
 /// otherwise), for each cell and depth, in `study/<cell>-l<depth>`.
 pub fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i64]) -> Vec<(Cell, i64, Point)> {
@@ -166,7 +169,7 @@ pub fn depth_points(runs: &[StudyRun]) -> Result<Vec<plots::DepthPoint>> {
 }
 
 /// Each run's last-epoch ‖dL/dx_t‖ profile, labelled `<cell> depth <d>`.
-pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<(String, Vec<(i64, f64)>)>> {
+pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<TimeSeries>> {
     runs.iter().map(|(c, d, dir)| Ok((format!("{} depth {d}", c.name()), plots::read_time_profile(dir, None, from_end)?))).collect()
 }
 

@@ -11,9 +11,11 @@ use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// grads.csv's norms of one step: `(layer, parameter) -> norm` for the forward direction,
-/// all gates; the step is the first one logged.
-pub fn first_step_norms(run_dir: &Path) -> Result<(u64, BTreeMap<(String, String), f64>)> {
+/// Gradient norms by `(layer, parameter)`, forward direction, all gates.
+pub type StepNorms = BTreeMap<(String, String), f64>;
+
+/// grads.csv's norms of one step, and that step: the first one logged.
+pub fn first_step_norms(run_dir: &Path) -> Result<(u64, StepNorms)> {
     let path = run_dir.join("grads.csv");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).filter(|r: &Vec<&str>| r.len() == 7).collect();
