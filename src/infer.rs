@@ -3,8 +3,8 @@
 use crate::data::prepare::{encode_text, Prepared};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
-use crate::train::config::parse_device;
 use crate::train::batches::Batch;
+use crate::train::config::parse_device;
 use crate::train::run::{RunDir, RunRecord};
 use anyhow::{Context, Result};
 use serde::Serialize;

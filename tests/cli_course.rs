@@ -48,7 +48,14 @@ impl Fixture {
 
     /// `imdb-rnn data --json` on the same archive and encoding.
     fn data_report(&self) -> serde_json::Value {
-        let out = imdb_rnn(&self.home).args(["data", "--json", "--max-len", "30", "--quiet"]).arg("--imdb").arg(&self.archive).arg("--glove").arg(&self.glove).output().unwrap();
+        let out = imdb_rnn(&self.home)
+            .args(["data", "--json", "--max-len", "30", "--quiet"])
+            .arg("--imdb")
+            .arg(&self.archive)
+            .arg("--glove")
+            .arg(&self.glove)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -68,7 +75,8 @@ fn statuses(stdout: &[u8]) -> BTreeMap<String, usize> {
 }
 
 fn run_dirs(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(root).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -218,7 +226,8 @@ fn only_writes_the_chosen_sections_runs_only_their_runs_and_shards_write_the_rep
     // Tables show mean ± sample std over the seeds, from their summary.json.
     let md = f.markdown();
     for layers in 1..=4 {
-        let accs: Vec<f64> = (0..2).map(|s| json(&f.root().join(format!("rnn-l{layers}-random-final-s{s}/summary.json")))["final_test_acc"].as_f64().unwrap()).collect();
+        let accs: Vec<f64> =
+            (0..2).map(|s| json(&f.root().join(format!("rnn-l{layers}-random-final-s{s}/summary.json")))["final_test_acc"].as_f64().unwrap()).collect();
         let mean = (accs[0] + accs[1]) / 2.0;
         let std = ((accs[0] - mean).powi(2) + (accs[1] - mean).powi(2)).sqrt();
         let run = format!("rnn-l{layers}-random-final-s0");

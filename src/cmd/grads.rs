@@ -1,8 +1,8 @@
 //! `imdb-rnn grads`: parses the study's options and runs it (`crate::sweep::grads`).
 use super::DataCache;
 use crate::cli::GradsArgs;
-use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 pub use crate::sweep::grads::{is_study, redraw_study, GRADS_BY_DEPTH_HEADER};
+use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Result};
@@ -30,8 +30,7 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
     let combined = write_grads_by_depth(&study, &outcome.finished)?;
     let figures = study_figures(&study, &outcome.finished)?;
     if args.json {
-        let runs: Vec<_> =
-            outcome.finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
+        let runs: Vec<_> = outcome.finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
         crate::outln!(
             "{}",
             serde_json::to_string_pretty(

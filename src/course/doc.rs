@@ -10,9 +10,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub enum Block {
     Paragraph(String),
-    Table { header: Vec<String>, rows: Vec<Vec<String>> },
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     /// A PNG in the figures directory, with its caption.
-    Figure { file: PathBuf, caption: String },
+    Figure {
+        file: PathBuf,
+        caption: String,
+    },
     /// Shell commands, one per line.
     Commands(Vec<String>),
 }
@@ -84,7 +90,11 @@ section{border-top:1px solid #ddd;margin-top:2em}nav a{margin-right:1em}code{bac
 impl Doc {
     pub fn html(&self, figures: &Path) -> Result<String> {
         let mut h = String::new();
-        let _ = write!(h, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title><style>{STYLE}</style></head><body><h1>{0}</h1>", escape(&self.title));
+        let _ = write!(
+            h,
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title><style>{STYLE}</style></head><body><h1>{0}</h1>",
+            escape(&self.title)
+        );
         for p in &self.intro {
             let _ = write!(h, "<p>{}</p>", inline_html(p));
         }
@@ -168,7 +178,10 @@ mod tests {
 
     #[test]
     fn readings_keep_their_bold_and_code_spans_in_html_and_escape_the_rest() {
-        assert_eq!(inline_html("GRU reaches **0.61** with `--readout last` <b>"), "GRU reaches <strong>0.61</strong> with <code>--readout last</code> &lt;b&gt;");
+        assert_eq!(
+            inline_html("GRU reaches **0.61** with `--readout last` <b>"),
+            "GRU reaches <strong>0.61</strong> with <code>--readout last</code> &lt;b&gt;"
+        );
         assert_eq!(inline_html("2 * 3"), "2 * 3");
     }
 }

@@ -215,7 +215,10 @@ mod tests {
     #[test]
     fn sections_share_runs_and_only_the_chosen_sections_are_planned() {
         let q3 = all_models(&[Section::Depth], Scale::Quick);
-        assert_eq!(q3.iter().map(|m| m.run_name(0)).collect::<Vec<_>>(), ["rnn-l1-random-final-s0", "rnn-l2-random-final-s0", "rnn-l3-random-final-s0", "rnn-l4-random-final-s0"]);
+        assert_eq!(
+            q3.iter().map(|m| m.run_name(0)).collect::<Vec<_>>(),
+            ["rnn-l1-random-final-s0", "rnn-l2-random-final-s0", "rnn-l3-random-final-s0", "rnn-l4-random-final-s0"]
+        );
         let both = all_models(&[Section::Rnn, Section::Depth], Scale::Quick);
         assert_eq!(both, q3, "Q1-Q2's RNN is Q3's depth 1");
         assert!(all_models(&[Section::Preparation], Scale::Full).is_empty());

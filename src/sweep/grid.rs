@@ -86,8 +86,7 @@ struct SweepFile {
 pub fn read_sweep_file(path: &Path) -> Result<(TrainArgs, Grid)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read sweep file {}", path.display()))?;
     let file: SweepFile = toml::from_str(&text).with_context(|| format!("{} is not a valid sweep file", path.display()))?;
-    let base: TrainArgs =
-        toml::Value::Table(file.base).try_into().with_context(|| format!("{} has an option that is not a train flag", path.display()))?;
+    let base: TrainArgs = toml::Value::Table(file.base).try_into().with_context(|| format!("{} has an option that is not a train flag", path.display()))?;
     base.check_finite().with_context(|| format!("sweep file {}", path.display()))?;
     let mut grid = Vec::new();
     for (k, v) in file.grid {

@@ -125,7 +125,13 @@ pub struct Tally {
 
 /// Runs `points` one after another on data prepared once, calling `report` after each;
 /// stops at the first point a signal stopped.
-pub fn run_all(points: &[Point], data: &mut DataCache, opts: &RunAll, stop: &StopFlags, mut report: impl FnMut(&Point, &PointStatus) -> Result<()>) -> Result<Tally> {
+pub fn run_all(
+    points: &[Point],
+    data: &mut DataCache,
+    opts: &RunAll,
+    stop: &StopFlags,
+    mut report: impl FnMut(&Point, &PointStatus) -> Result<()>,
+) -> Result<Tally> {
     let mut tally = Tally::default();
     for (i, p) in points.iter().enumerate() {
         if opts.progress {

@@ -33,7 +33,10 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
         part.say(super::gradients::NO_TIME_PROFILE);
     }
     let fade = match (at(0), at(FAR)) {
-        (Some(a), Some(b)) if a > 0.0 => format!(" The gradient reaching the last real word is {a:.2e}; {FAR} words earlier it is {b:.2e}, {:.1e} times smaller.", a / b.max(f64::MIN_POSITIVE)),
+        (Some(a), Some(b)) if a > 0.0 => format!(
+            " The gradient reaching the last real word is {a:.2e}; {FAR} words earlier it is {b:.2e}, {:.1e} times smaller.",
+            a / b.max(f64::MIN_POSITIVE)
+        ),
         _ => String::new(),
     };
     part.say(format!(
@@ -51,7 +54,14 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let others: Vec<String> = runs
         .iter()
         .filter(|r| r.model.readout != Readout::Final)
-        .map(|r| format!("`--readout {}` reaches **{:.4}** ({} points against `final`)", r.model.readout_name(), r.final_acc().mean, points(r.final_acc().mean, base)))
+        .map(|r| {
+            format!(
+                "`--readout {}` reaches **{:.4}** ({} points against `final`)",
+                r.model.readout_name(),
+                r.final_acc().mean,
+                points(r.final_acc().mean, base)
+            )
+        })
         .collect();
     part.say(format!(
         "Reading the state at each review's own last token (`last`, the backward direction starting there too) or pooling over its real tokens (`meanmax`) removes the padding \

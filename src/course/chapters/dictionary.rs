@@ -90,7 +90,13 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
         let l = learned.nearest(learned.row(i), Some(i), candidates.clone(), NEIGHBOURS);
         shared += l.iter().filter(|n| g.iter().any(|m| m.word == n.word)).count();
         listed += l.len();
-        vectors.push(vec![format!("`{word}`"), vector_text(pretrained.row(i)), format!("{:.3}", norm(pretrained.row(i))), vector_text(learned.row(i)), format!("{:.3}", norm(learned.row(i)))]);
+        vectors.push(vec![
+            format!("`{word}`"),
+            vector_text(pretrained.row(i)),
+            format!("{:.3}", norm(pretrained.row(i))),
+            vector_text(learned.row(i)),
+            format!("{:.3}", norm(learned.row(i))),
+        ]);
         let show = |ns: &[crate::report::neighbours::Neighbour]| ns.iter().map(|n| format!("{} {:.2}", n.word, n.cosine)).collect::<Vec<_>>().join(", ");
         neighbours.push(vec![format!("`{word}`"), vocab.counts()[i].to_string(), show(&g), show(&l)]);
     }

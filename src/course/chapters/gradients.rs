@@ -86,7 +86,13 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
             rows.push(vec![cell.name().to_uppercase(), p.depth.to_string(), format!("{:.3e}", p.first_layer_norm)]);
         }
         if let (Some(a), Some(b)) = (mine.first(), mine.last()) {
-            readings.push(format!("{} {:.3e} -> {:.3e} (x{:.2})", cell.name().to_uppercase(), a.first_layer_norm, b.first_layer_norm, b.first_layer_norm / a.first_layer_norm));
+            readings.push(format!(
+                "{} {:.3e} -> {:.3e} (x{:.2})",
+                cell.name().to_uppercase(),
+                a.first_layer_norm,
+                b.first_layer_norm,
+                b.first_layer_norm / a.first_layer_norm
+            ));
         }
     }
     part.table(&["cell", "layers", "layer 0 ‖∂L/∂W_hh‖, mean over epochs"], rows);

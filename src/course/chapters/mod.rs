@@ -53,7 +53,13 @@ impl Ctx<'_> {
         for model in plan::models(section, self.scale) {
             for seed in 0..self.seeds {
                 let args = plan::model_args(model, seed, self.shared, self.glove_value);
-                lines.push(format!("imdb-rnn train {} --runs-dir {} --name {}{}", train_flags(&args), self.root.display(), model.run_name(seed), imdb_flag(&self.data_flags)));
+                lines.push(format!(
+                    "imdb-rnn train {} --runs-dir {} --name {}{}",
+                    train_flags(&args),
+                    self.root.display(),
+                    model.run_name(seed),
+                    imdb_flag(&self.data_flags)
+                ));
             }
         }
         lines

@@ -48,7 +48,11 @@ pub fn rnn(ctx: &Ctx, part: &mut Part) -> Result<()> {
          its training loss went from {loss0:.4} to {loss1:.4} ({}). {}",
         points(test, 0.5),
         if loss1 < loss0 { "down" } else { "not down" },
-        if (train - test).abs() < 0.03 { "Train and test accuracy stay within 3 points of each other: no over-fitting yet." } else { "Train accuracy is more than 3 points away from test: what the model fits on its training reviews does not carry over." }
+        if (train - test).abs() < 0.03 {
+            "Train and test accuracy stay within 3 points of each other: no over-fitting yet."
+        } else {
+            "Train accuracy is more than 3 points away from test: what the model fits on its training reviews does not carry over."
+        }
     ));
     Ok(())
 }
@@ -117,7 +121,13 @@ pub fn glove(ctx: &Ctx, part: &mut Part) -> Result<()> {
         }
         let (r, g) = (random.final_acc(), frozen.final_acc());
         gains.push((random.model.cell, g.mean - r.mean));
-        rows.push(vec![random.model.label(), r.acc(), g.acc(), points(g.mean, r.mean), if all_same { "yes (bit for bit)".into() } else { format!("no (max |change| {max_change:.3e})") }]);
+        rows.push(vec![
+            random.model.label(),
+            r.acc(),
+            g.acc(),
+            points(g.mean, r.mean),
+            if all_same { "yes (bit for bit)".into() } else { format!("no (max |change| {max_change:.3e})") },
+        ]);
     }
     part.table(&["model", "random embedding", "frozen GloVe", "GloVe − random (points)", "embedding after training = GloVe"], rows);
     overlay(ctx, part, &runs, "q7-q8-learning-curves.png", "test accuracy and loss per epoch, random against frozen GloVe (seed 0)")?;

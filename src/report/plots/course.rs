@@ -43,7 +43,12 @@ pub fn length_distribution(splits: &[(String, Vec<u32>)], max_len: usize, out: &
     all.sort_unstable();
     let x_hi = (all[(all.len() * 99 / 100).min(all.len() - 1)] as f64).max(1.2 * max_len as f64);
     let mut lines = palette_lines(splits.iter().map(|(label, lengths)| (label.clone(), cumulative_share(lengths, x_hi))));
-    lines.push(Line { label: format!("max-len {max_len}"), color: plotters::style::RGBColor(90, 90, 90), dashed: true, points: vec![(max_len as f64, 0.0), (max_len as f64, 100.0)] });
+    lines.push(Line {
+        label: format!("max-len {max_len}"),
+        color: plotters::style::RGBColor(90, 90, 90),
+        dashed: true,
+        points: vec![(max_len as f64, 0.0), (max_len as f64, 100.0)],
+    });
     let panel = Panel {
         caption: String::new(),
         x_desc: "review length (tokens)".into(),
@@ -51,7 +56,11 @@ pub fn length_distribution(splits: &[(String, Vec<u32>)], max_len: usize, out: &
         x: Scale::linear_exact(0.0, x_hi, x_hi),
         y: Scale::linear_exact(0.0, 101.0, 100.0),
     };
-    let figure = Figure { title: "Review lengths".into(), subtitle: "share of reviews up to each length; reviews longer than max-len are cut".into(), size: (1100, 600) };
+    let figure = Figure {
+        title: "Review lengths".into(),
+        subtitle: "share of reviews up to each length; reviews longer than max-len are cut".into(),
+        size: (1100, 600),
+    };
     figure.render(out, |body| {
         let (plot, legend) = split_legend(body, &lines)?;
         draw_lines(&plot, &panel, &lines)?;
