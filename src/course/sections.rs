@@ -46,15 +46,15 @@ impl Section {
     }
 
     /// The course questions the section answers (none for preparation and beyond).
-    fn questions(self) -> std::ops::RangeInclusive<u32> {
+    fn questions(self) -> &'static [u32] {
         match self {
-            Section::Rnn => 1..=2,
-            Section::Depth => 3..=3,
-            Section::Cells => 4..=5,
-            Section::Dictionary => 6..=6,
-            Section::Glove => 7..=8,
-            Section::Gradients => 9..=11,
-            Section::Preparation | Section::Beyond => 1..=0,
+            Section::Rnn => &[1, 2],
+            Section::Depth => &[3],
+            Section::Cells => &[4, 5],
+            Section::Dictionary => &[6],
+            Section::Glove => &[7, 8],
+            Section::Gradients => &[9, 10, 11],
+            Section::Preparation | Section::Beyond => &[],
         }
     }
 }
@@ -92,7 +92,7 @@ fn select(item: &str) -> Vec<Section> {
         None => question(item).map(|q| (q, q)),
     };
     match range {
-        Some((a, b)) => Section::ALL.iter().copied().filter(|s| s.questions().any(|q| (a..=b).contains(&q))).collect(),
+        Some((a, b)) => Section::ALL.iter().copied().filter(|s| s.questions().iter().any(|q| (a..=b).contains(q))).collect(),
         None => Vec::new(),
     }
 }

@@ -164,8 +164,11 @@ pub fn depth_points(runs: &[StudyRun]) -> Result<Vec<plots::DepthPoint>> {
     runs.iter().map(|(c, d, dir)| Ok(plots::DepthPoint { cell: c.name().into(), depth: *d, first_layer_norm: plots::read_first_layer_norm(dir)? })).collect()
 }
 
+/// A labelled ‖dL/dx_t‖ profile: (position, mean norm) pairs.
+pub type TimeSeries = (String, Vec<(i64, f64)>);
+
 /// Each run's last-epoch ‖dL/dx_t‖ profile, labelled `<cell> depth <d>`.
-pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<(String, Vec<(i64, f64)>)>> {
+pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<TimeSeries>> {
     runs.iter().map(|(c, d, dir)| Ok((format!("{} depth {d}", c.name()), plots::read_time_profile(dir, None, from_end)?))).collect()
 }
 

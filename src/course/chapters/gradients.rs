@@ -6,14 +6,17 @@ use crate::course::plan;
 use crate::course::sections::Section;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
-use crate::sweep::grads::{depth_points, time_series, write_grads_by_depth, StudyRun};
+use crate::sweep::grads::{depth_points, time_series, write_grads_by_depth, StudyRun, TimeSeries};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Gradient norms of one step by (layer, parameter).
+pub type StepNorms = BTreeMap<(String, String), f64>;
+
 /// grads.csv's norms of one step: `(layer, parameter) -> norm` for the forward direction,
 /// all gates; the step is the first one logged.
-pub fn first_step_norms(run_dir: &Path) -> Result<(u64, BTreeMap<(String, String), f64>)> {
+pub fn first_step_norms(run_dir: &Path) -> Result<(u64, StepNorms)> {
     let path = run_dir.join("grads.csv");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).filter(|r: &Vec<&str>| r.len() == 7).collect();
@@ -33,7 +36,7 @@ pub const NO_TIME_PROFILE: &str = "No gradient reached the input embedding at an
 
 /// Whether any position of any profile got a gradient above zero (else there is nothing
 /// to draw on a log scale).
-pub fn any_positive(series: &[(String, Vec<(i64, f64)>)]) -> bool {
+pub fn any_positive(series: &[TimeSeries]) -> bool {
     series.iter().any(|(_, points)| points.iter().any(|(_, v)| *v > 0.0 && v.is_finite()))
 }
 
