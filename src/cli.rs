@@ -3,7 +3,8 @@
 use crate::train::config::TrainArgs;
 use crate::train::defaults;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 
 /// Recurrent-network sentiment experiments on IMDB (RNN, LSTM, GRU, GloVe, vanishing
 /// gradients) through libtorch, on CPU or CUDA.
@@ -55,6 +56,7 @@ pub enum Command {
 /// `--cells` here (both spellings take one cell or a comma list).
 #[derive(Args, Debug)]
 #[command(mut_arg("cell", |a| a.long("one-cell").hide(true)))]
+#[command(mut_arg("json", |a| a.help("Print the study's results as JSON on stdout")))]
 pub struct GradsArgs {
     /// Cells to compare, comma-separated: rnn, lstm, gru (`--cell` is the same option).
     #[arg(long, visible_alias = "cell", default_value = "rnn", value_name = "CELL[,CELL...]")]
@@ -67,17 +69,16 @@ pub struct GradsArgs {
     /// Study directory name inside --runs-dir [default: grads-<cells>-d<depths>].
     #[arg(long)]
     pub name: Option<String>,
-    /// Root directory of run directories.
-    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
-    pub runs_dir: PathBuf,
-    /// Print the study's results as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub runs_dir: RunsDirArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
     #[command(flatten)]
     pub source: DataSource,
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("One JSON object per run on stdout")))]
 pub struct SweepArgs {
     /// The grid, inline: `cell=rnn,lstm layers=1,2 seed=0,1` (keys are train flags).
     #[arg(long)]
@@ -100,12 +101,10 @@ pub struct SweepArgs {
     /// Sweep directory name inside --runs-dir.
     #[arg(long, default_value = "sweep")]
     pub name: String,
-    /// Root directory of run directories.
-    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
-    pub runs_dir: PathBuf,
-    /// One JSON object per run on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub runs_dir: RunsDirArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
     #[command(flatten)]
     pub source: DataSource,
 }
@@ -141,23 +140,22 @@ pub struct CourseArgs {
     /// Course directory name inside --runs-dir [default: course-<scale>].
     #[arg(long)]
     pub name: Option<String>,
-    /// Root directory of run directories.
-    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
-    pub runs_dir: PathBuf,
+    #[command(flatten)]
+    pub runs_dir: RunsDirArgs,
     #[command(flatten)]
     pub source: DataSource,
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print JSON (the same as --format json, the spelling every other command uses)").conflicts_with("format")))]
 pub struct SummaryArgs {
     /// Directory holding run directories (searched recursively).
     pub root: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: SummaryFormat,
-    /// Print JSON (the same as --format json, the spelling every other command uses).
-    #[arg(long, conflicts_with = "format")]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
     /// Sort by this column (prefix with - for descending), e.g. -final_acc.
     #[arg(long, allow_hyphen_values = true)]
     pub sort: Option<String>,
@@ -174,6 +172,7 @@ pub enum SummaryFormat {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print the figures written as JSON on stdout: {\"figures\": [PATH, ...]}")))]
 pub struct PlotArgs {
     /// Run directories; with several, an overlay of their learning curves is written too.
     #[arg(required = true)]
@@ -181,15 +180,45 @@ pub struct PlotArgs {
     /// Where the overlay goes (with several runs).
     #[arg(long, default_value = "learning_curves_overlay.png")]
     pub overlay: PathBuf,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print what was written as JSON on stdout: {\"report\": PATH, \"figures\": [PATH, ...]}")))]
 pub struct ReportArgs {
     /// Directory holding run directories (searched recursively).
     pub root: PathBuf,
     /// Output HTML file.
     #[arg(long, default_value = "report.html")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
+/// `--runs-dir`, the root of the run directories; shared by the commands that write
+/// them. Reads as the path itself.
+#[derive(Args, Debug, Clone)]
+pub struct RunsDirArgs {
+    /// Root directory of run directories.
+    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
+    pub runs_dir: PathBuf,
+}
+
+impl Deref for RunsDirArgs {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.runs_dir
+    }
+}
+
+/// `--json`, the one spelling of "machine-readable output on stdout" (`summary --format
+/// json` is its alias). A command says what its JSON holds with `mut_arg("json", ..)`.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct JsonArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the data comes from; shared by the commands that read it.
@@ -209,9 +238,8 @@ pub struct DataSource {
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 #[derive(Args, Debug)]
@@ -239,12 +267,12 @@ pub struct DataArgs {
     /// How many of the most frequent words to list.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print summary.json on stdout at the end (for scripts)")))]
 pub struct TrainCmdArgs {
     #[command(flatten)]
     pub train: TrainArgs,
@@ -254,15 +282,13 @@ pub struct TrainCmdArgs {
     /// Run directory name [default: derived from the options, e.g. lstm-l1-h128-random-final-s0].
     #[arg(long)]
     pub name: Option<String>,
-    /// Root directory of run directories.
-    #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
-    pub runs_dir: PathBuf,
+    #[command(flatten)]
+    pub runs_dir: RunsDirArgs,
     /// Continue the run from its last checkpoint instead of starting over.
     #[arg(long)]
     pub resume: bool,
-    /// Print summary.json on stdout at the end (for scripts).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
     #[command(flatten)]
     pub source: DataSource,
 }
@@ -278,14 +304,14 @@ pub struct EvalArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
     #[command(flatten)]
     pub source: DataSource,
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print JSON lines instead of text")))]
 pub struct PredictArgs {
     /// Run directory written by `imdb-rnn train`.
     #[arg(long)]
@@ -295,9 +321,8 @@ pub struct PredictArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
-    /// Print JSON lines instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 #[derive(Args, Debug)]
@@ -317,9 +342,8 @@ pub struct EmbedArgs {
     /// Vocabulary size without --run (the IMDB vocabulary, specials not counted).
     #[arg(long, default_value_t = defaults::VOCAB_SIZE)]
     pub vocab_size: usize,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
     #[command(flatten)]
     pub source: DataSource,
 }

@@ -1,5 +1,6 @@
 //! The `imdb-rnn` binary: parse arguments, run the command, print errors once.
 use clap::{CommandFactory, Parser};
+use imdb_rnn::exit::Exit;
 use imdb_rnn::{cli, cmd};
 use std::process::ExitCode;
 
@@ -24,38 +25,38 @@ fn main() -> ExitCode {
     }
     let cli = cli::Cli::parse();
     match run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit.into(),
         // The reader went away (`| head`): nothing more to say, nothing failed.
-        Err(err) if err.downcast_ref::<imdb_rnn::util::StdoutClosed>().is_some() => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<imdb_rnn::util::StdoutClosed>().is_some() => Exit::Success.into(),
         Err(err) => {
             // One line, with the whole context chain.
             eprintln!("imdb-rnn: {err:#}");
-            ExitCode::from(1)
+            Exit::Error.into()
         }
     }
 }
 
-fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
     use cli::Command::*;
     match cli.command {
-        Info(a) => cmd::info::run(&a).map(|_| 0),
-        Fetch(a) => cmd::data::fetch(&a).map(|_| 0),
-        Data(a) => cmd::data::data(&a).map(|_| 0),
+        Info(a) => cmd::info::run(&a).map(|()| Exit::Success),
+        Fetch(a) => cmd::data::fetch(&a).map(|()| Exit::Success),
+        Data(a) => cmd::data::data(&a).map(|()| Exit::Success),
         Train(a) => cmd::train::run(&a),
-        Eval(a) => cmd::predict::eval(&a).map(|_| 0),
-        Predict(a) => cmd::predict::predict(&a).map(|_| 0),
-        Embed(a) => cmd::embed::run(&a).map(|_| 0),
+        Eval(a) => cmd::predict::eval(&a).map(|()| Exit::Success),
+        Predict(a) => cmd::predict::predict(&a).map(|()| Exit::Success),
+        Embed(a) => cmd::embed::run(&a).map(|()| Exit::Success),
         Grads(a) => cmd::grads::run(&a),
         Sweep(a) => cmd::sweep::run(&a),
         Course(a) => imdb_rnn::course::run(&a),
-        Summary(a) => cmd::summary::run(&a).map(|_| 0),
-        Plot(a) => cmd::plot::plot(&a).map(|_| 0),
-        Report(a) => cmd::plot::report(&a).map(|_| 0),
+        Summary(a) => cmd::summary::run(&a).map(|()| Exit::Success),
+        Plot(a) => cmd::plot::plot(&a).map(|()| Exit::Success),
+        Report(a) => cmd::plot::report(&a).map(|()| Exit::Success),
         Completions(a) => {
             let mut script = Vec::new();
             clap_complete::generate(a.shell, &mut cli::Cli::command(), "imdb-rnn", &mut script);
-            imdb_rnn::util::write_stdout(&script).map(|_| 0)
+            imdb_rnn::util::write_stdout(&script).map(|()| Exit::Success)
         }
-        Man(a) => cmd::man::run(&a).map(|_| 0),
+        Man(a) => cmd::man::run(&a).map(|()| Exit::Success),
     }
 }

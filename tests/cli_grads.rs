@@ -132,3 +132,46 @@ fn plot_and_report_turn_run_directories_into_figures_and_one_html_file() {
         .code(1)
         .stderr(predicates::str::contains("has no metrics.csv; is it a run directory of imdb-rnn train?"));
 }
+
+/// `--json`'s list of paths, as strings.
+fn json_paths(value: &serde_json::Value) -> Vec<String> {
+    value.as_array().unwrap_or_else(|| panic!("not a list: {value}")).iter().map(|p| p.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn plot_and_report_with_json_list_every_file_they_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 40);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    train(&home, &archive, &runs, "a", &["--grad-every", "2"]);
+    train(&home, &archive, &runs, "b", &["--seed", "1"]);
+    let overlay = tmp.path().join("overlay.png");
+    let plot = |json: bool| {
+        let mut cmd = imdb_rnn(&home);
+        cmd.arg("plot").arg(runs.join("a")).arg(runs.join("b")).arg("--overlay").arg(&overlay);
+        if json {
+            cmd.arg("--json");
+        }
+        String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+    };
+    let text: Vec<String> = plot(false).lines().map(String::from).collect();
+    let listed: serde_json::Value = serde_json::from_str(&plot(true)).unwrap();
+    let figures = json_paths(&listed["figures"]);
+    assert_eq!(figures, text, "--json lists the paths the text output prints");
+    assert_eq!(figures.first().map(String::as_str), Some(runs.join("a/learning_curves.png").to_str().unwrap()));
+    assert!(figures.contains(&runs.join("a/grad_heatmap.png").display().to_string()), "{figures:?}");
+    assert_eq!(figures.last().map(String::as_str), Some(overlay.to_str().unwrap()));
+
+    let html = tmp.path().join("report.html");
+    let out = imdb_rnn(&home).arg("report").arg(&runs).arg("--out").arg(&html).arg("--json").assert().success();
+    let written: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(written["report"], html.display().to_string());
+    let figures = json_paths(&written["figures"]);
+    for want in ["a/learning_curves.png", "a/grad_heatmap.png", "b/learning_curves.png"] {
+        assert!(figures.contains(&runs.join(want).display().to_string()), "no {want} in {figures:?}");
+    }
+    assert!(!figures.contains(&runs.join("b/grad_heatmap.png").display().to_string()), "b logged no gradients: {figures:?}");
+    for f in figures.iter().chain([&html.display().to_string()]) {
+        assert!(Path::new(f).is_file(), "{f} is listed but not written");
+    }
+}

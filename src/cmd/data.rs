@@ -36,7 +36,7 @@ pub fn data(args: &DataArgs) -> Result<()> {
         let m = crate::data::glove::load(&path, &data.vocab)?;
         report.glove = Some(GloveReport { file: path.display().to_string(), dim: m.dim, coverage_ratio: m.coverage.ratio(), coverage: m.coverage });
     }
-    if args.json {
+    if args.output.json {
         crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         crate::out!("{}", report.render());

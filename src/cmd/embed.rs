@@ -82,7 +82,7 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
             }
         })
         .collect();
-    if args.json {
+    if args.output.json {
         crate::outln!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         crate::out!("{}", text(&reports, learned.is_some(), glove.is_some()));

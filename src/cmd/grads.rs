@@ -1,13 +1,14 @@
 //! `imdb-rnn grads`: parses the study's options and runs it (`crate::sweep::grads`).
 use super::DataCache;
 use crate::cli::GradsArgs;
+use crate::exit::Exit;
 pub use crate::sweep::grads::{is_study, redraw_study, GRADS_BY_DEPTH_HEADER};
 use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Result};
 
-pub fn run(args: &GradsArgs) -> Result<u8> {
+pub fn run(args: &GradsArgs) -> Result<Exit> {
     let cells = parse_cells(&args.cells)?;
     let depths = parse_depths(&args.depth)?;
     args.train.check_finite()?;
@@ -29,7 +30,7 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
     }
     let combined = write_grads_by_depth(&study, &outcome.finished)?;
     let figures = study_figures(&study, &outcome.finished)?;
-    if args.json {
+    if args.output.json {
         let runs: Vec<_> = outcome.finished.iter().map(|(c, d, p)| serde_json::json!({"cell": c.name(), "depth": d, "run": p.display().to_string()})).collect();
         crate::outln!(
             "{}",
@@ -43,5 +44,5 @@ pub fn run(args: &GradsArgs) -> Result<u8> {
             crate::outln!("{}", f.display());
         }
     }
-    Ok(if outcome.failed > 0 { crate::sweep::EXIT_SOME_FAILED } else { 0 })
+    Ok(if outcome.failed > 0 { Exit::SomeFailed } else { Exit::Success })
 }

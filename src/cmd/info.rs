@@ -64,7 +64,7 @@ impl Info {
 
 pub fn run(args: &InfoArgs) -> Result<()> {
     let info = Info::gather();
-    if args.json {
+    if args.output.json {
         crate::outln!("{}", serde_json::to_string_pretty(&info)?);
         return Ok(());
     }

@@ -10,7 +10,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     let texts: Vec<String> = if args.texts.is_empty() { read_review_lines(std::io::stdin().lock())? } else { args.texts.clone() };
     for (c, chunk) in texts.chunks(CLASSIFY_CHUNK).enumerate() {
         for p in classify(&run, chunk, c * CLASSIFY_CHUNK)? {
-            if args.json {
+            if args.output.json {
                 crate::outln!("{}", serde_json::to_string(&p)?);
             } else {
                 crate::outln!("{:.4}\t{}\t{}", p.probability_positive as f32, p.label, p.text.chars().take(70).collect::<String>());
@@ -29,7 +29,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     source.quiet = true;
     let (_archive, data, _) = super::load_data(&source, run.record.config.encode)?;
     let report = EvalReport::new(args.run.display().to_string(), run.weights.clone(), &score_test(&run, &data)?);
-    if args.json {
+    if args.output.json {
         crate::outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }

@@ -11,6 +11,6 @@ pub fn run(args: &SummaryArgs) -> Result<()> {
         bail!("no run directories under {} (looked for config.json written by imdb-rnn train)", args.root.display());
     }
     let rows = select(rows(&runs), &args.filters, args.sort.as_deref())?;
-    let format = if args.json { SummaryFormat::Json } else { args.format };
+    let format = if args.output.json { SummaryFormat::Json } else { args.format };
     crate::util::write_stdout(&render(&rows, &failed, format)?)
 }

@@ -2,14 +2,15 @@
 //! the points with the sweep machinery (`crate::sweep`).
 use super::DataCache;
 use crate::cli::SweepArgs;
+use crate::exit::Exit;
 use crate::sweep::grid::{expand, parse_grid, parse_shard, point_name, read_sweep_file, take_shard};
 use crate::sweep::point::refuse_changed_options;
-use crate::sweep::{run_all, Point, RunAll, EXIT_SOME_FAILED};
+use crate::sweep::{run_all, Point, RunAll};
 use crate::train::config::TrainArgs;
 use crate::train::signal::StopFlags;
 use anyhow::Result;
 
-pub fn run(args: &SweepArgs) -> Result<u8> {
+pub fn run(args: &SweepArgs) -> Result<Exit> {
     let root = crate::train::config::run_dir(&args.runs_dir, &args.name)?;
     let (mut base, mut grid) = match &args.config {
         Some(path) => read_sweep_file(path)?,
@@ -45,14 +46,14 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
         for p in &planned {
             crate::outln!("{}", p.dir.display());
         }
-        return Ok(0);
+        return Ok(Exit::Success);
     }
     let stop = StopFlags::install();
     let mut data = DataCache::new(&args.source);
     let opts = RunAll { label: "sweep", progress: !args.source.quiet, retry_failed: args.retry_failed };
     let tally = run_all(&planned, &mut data, &opts, &stop, |p, status| {
         let word = status.describe();
-        if args.json {
+        if args.output.json {
             crate::outln!("{}", serde_json::json!({"run": p.dir.display().to_string(), "status": word}));
         } else {
             crate::outln!("{}\t{word}", p.dir.display());
@@ -63,5 +64,5 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
         crate::sweep::say_stopped("sweep");
         return Ok(code);
     }
-    Ok(if tally.failed > 0 { EXIT_SOME_FAILED } else { 0 })
+    Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success })
 }

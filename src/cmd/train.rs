@@ -1,6 +1,7 @@
 //! `imdb-rnn train`: resolve the configuration, prepare data, train, report.
 use crate::cli::TrainCmdArgs;
 use crate::data::glove::GloveMatrix;
+use crate::exit::Exit;
 use crate::fetch;
 use crate::train::config::{self, TrainArgs, TrainConfig};
 use crate::train::run::RunDir;
@@ -9,10 +10,7 @@ use crate::train::{self, Outcome, RunOptions};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-pub use crate::train::run::RunRecord;
-
-/// Exit statuses of `train` beyond 0/1/2, also used by sweeps.
-pub const EXIT_DIVERGED: u8 = 3;
+use crate::train::run::RunRecord;
 
 /// Merges `--config` and flags, then validates.
 pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
@@ -24,7 +22,7 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
     Ok(base.overlay(&args.train))
 }
 
-pub fn run(args: &TrainCmdArgs) -> Result<u8> {
+pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     let targs = resolve_args(args)?;
     // Validate everything that needs no data before any work (GloVe dim comes later);
     // this also settles which GloVe vectors the run uses.
@@ -63,7 +61,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<u8> {
     let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
     let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
     let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
-    report_outcome(outcome, &dir, args.json)
+    report_outcome(outcome, &dir, args.output.json)
 }
 
 /// `--name` must not write into a folder of something else: a directory that exists,
@@ -90,7 +88,7 @@ fn warn_unused_glove(args: &TrainArgs) {
 }
 
 /// Prints the end of a run and maps it to an exit status.
-pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
+pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<Exit> {
     match outcome {
         Outcome::Finished(summary) => {
             if json {
@@ -107,15 +105,15 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<u8> {
                     dir.display()
                 );
             }
-            Ok(0)
+            Ok(Exit::Success)
         }
         Outcome::Stopped(stop) => {
             eprintln!("imdb-rnn: stopped by signal; checkpoint saved in {}; continue with --resume", dir.display());
-            Ok(stop.exit_code())
+            Ok(stop.exit())
         }
         Outcome::Diverged(msg) => {
             eprintln!("imdb-rnn: {msg}");
-            Ok(EXIT_DIVERGED)
+            Ok(Exit::Diverged)
         }
     }
 }
@@ -133,33 +131,9 @@ pub fn train_prepared(
     progress: bool,
     stop: StopFlags,
 ) -> Result<Outcome> {
-    // The embedding has a row per id the data really has (fewer than --vocab-size + 2
-    // when the corpus has fewer distinct words).
-    let mut cfg = cfg.clone();
-    cfg.model.vocab_size = data.vocab.len() as i64;
-    if let Some(n) = cfg.subset {
-        // Record what is used, not what was asked for.
-        let largest = data.train.len().max(data.test.len());
-        if n > largest {
-            eprintln!(
-                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
-                data.train.len(),
-                data.test.len()
-            );
-            cfg.subset = Some(largest);
-        }
-    }
-    let cfg = &cfg;
+    let cfg = &config_for_data(cfg, data);
     let run_dir = RunDir::new(dir);
-    if resume {
-        let record = run_dir.read_config_or(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?;
-        if record.config != *cfg {
-            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
-            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
-        }
-    } else if run_dir.is_run() {
-        bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
-    }
+    check_run_dir(&run_dir, cfg, resume)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
     crate::util::remove_stale_temp_files(dir);
     let selected = train::select_data(cfg, data);
@@ -178,23 +152,7 @@ pub fn train_prepared(
         }
     }
     let cpu = crate::cpu::configure(cfg.denormals, cfg.threads);
-    let info = super::info::Info::gather();
-    let record = RunRecord {
-        name: name.into(),
-        imdb_rnn: info.imdb_rnn.into(),
-        git: info.git.into(),
-        libtorch: info.libtorch.into(),
-        cuda_available: info.cuda_available,
-        cudnn_version: info.cudnn_version,
-        device: format!("{:?}", cfg.device.device()?),
-        archive: archive.display().to_string(),
-        train_reviews: selected.train.len(),
-        val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
-        test_reviews: selected.test.len(),
-        cpu: Some(cpu),
-        config: cfg.clone(),
-    };
-    run_dir.write_config(&record)?;
+    run_dir.write_config(&run_record(cfg, name, archive, &selected, cpu)?)?;
     crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
     let opts = RunOptions { resume, progress, stop, name: name.into() };
     let outcome = train::train(cfg, data, glove, &run_dir, &opts)?;
@@ -208,7 +166,58 @@ pub fn train_prepared(
     Ok(outcome)
 }
 
-/// Reads a run's config.json.
-pub fn read_record(dir: &Path) -> Result<RunRecord> {
-    RunDir::new(dir).read_config()
+/// `cfg` as the data shapes it: the embedding has a row per id the data really has
+/// (fewer than --vocab-size + 2 when the corpus has fewer distinct words), and a
+/// `--subset` larger than the data is recorded as what is used, not what was asked for.
+fn config_for_data(cfg: &TrainConfig, data: &crate::data::prepare::Prepared) -> TrainConfig {
+    let mut cfg = cfg.clone();
+    cfg.model.vocab_size = data.vocab.len() as i64;
+    if let Some(n) = cfg.subset {
+        let largest = data.train.len().max(data.test.len());
+        if n > largest {
+            eprintln!(
+                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
+                data.train.len(),
+                data.test.len()
+            );
+            cfg.subset = Some(largest);
+        }
+    }
+    cfg
+}
+
+/// `--resume` continues a run of the same options only; without it an existing run is
+/// never overwritten.
+fn check_run_dir(run_dir: &RunDir, cfg: &TrainConfig, resume: bool) -> Result<()> {
+    let dir = &run_dir.dir;
+    if resume {
+        let record = run_dir.read_config_or(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?;
+        if record.config != *cfg {
+            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
+            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
+        }
+    } else if run_dir.is_run() {
+        bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
+    }
+    Ok(())
+}
+
+/// config.json of a run about to train on `selected`.
+fn run_record(cfg: &TrainConfig, name: &str, archive: &Path, selected: &train::RunData, cpu: crate::cpu::CpuRuntime) -> Result<RunRecord> {
+    let info = super::info::Info::gather();
+    Ok(RunRecord {
+        name: name.into(),
+        imdb_rnn: info.imdb_rnn.into(),
+        git: info.git.into(),
+        libtorch: info.libtorch.into(),
+        cuda_available: info.cuda_available,
+        cudnn_version: info.cudnn_version,
+        device: format!("{:?}", cfg.device.device()?),
+        archive: archive.display().to_string(),
+        train_reviews: selected.train.len(),
+        val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
+        test_reviews: selected.test.len(),
+        cpu: Some(cpu),
+        config: cfg.clone(),
+    })
 }

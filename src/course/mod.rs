@@ -10,9 +10,10 @@ pub mod sections;
 
 use crate::cli::CourseArgs;
 use crate::cmd::DataCache;
+use crate::exit::Exit;
 use crate::sweep::grid::{parse_shard, take_shard};
 use crate::sweep::point::{is_finished, refuse_changed_options};
-use crate::sweep::{run_all, say_stopped, RunAll, EXIT_SOME_FAILED};
+use crate::sweep::{run_all, say_stopped, RunAll};
 use crate::train::config::{run_dir, TrainConfig};
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
@@ -28,7 +29,7 @@ pub fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((out.with_file_name(format!("{stem}.md")), out.with_file_name(format!("{stem}_files"))))
 }
 
-pub fn run(args: &CourseArgs) -> Result<u8> {
+pub fn run(args: &CourseArgs) -> Result<Exit> {
     let sections = sections::parse_only(args.only.as_deref())?;
     args.train.check_finite()?;
     plan::refuse_varied(&args.train)?;
@@ -65,7 +66,7 @@ pub fn run(args: &CourseArgs) -> Result<u8> {
             "imdb-rnn course: {unfinished} of {} runs are not finished yet (other shards); run the same command without --shard once they are, to write the report",
             all_points.len()
         );
-        return Ok(if tally.failed > 0 { EXIT_SOME_FAILED } else { 0 });
+        return Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success });
     }
     // Every run shares one encoding; the report reads the whole archive through it.
     let encode = TrainConfig::resolve(&shared, None)?.encode;
@@ -90,7 +91,7 @@ pub fn run(args: &CourseArgs) -> Result<u8> {
     crate::util::write_atomic(&args.out, doc.html(&figures)?.as_bytes())?;
     crate::outln!("{}", args.out.display());
     crate::outln!("{}", markdown.display());
-    Ok(if tally.failed > 0 { EXIT_SOME_FAILED } else { 0 })
+    Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success })
 }
 
 fn data_flags(args: &CourseArgs, glove: Option<&str>) -> String {

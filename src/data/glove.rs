@@ -1,5 +1,6 @@
 //! Reads GloVe vectors (gensim's format with an `N D` header line, or Stanford's without
 //! one; gzipped or plain; any dimension) into a `[vocab, dim]` embedding matrix.
+use super::threaded_reader::ThreadedReader;
 use super::vocab::Vocab;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -61,17 +62,9 @@ fn load_inner(path: &Path, vocab: &Vocab) -> Result<GloveMatrix> {
 }
 
 fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<GloveMatrix> {
-    let here = |line_no: usize| format!("{}:{line_no}", path.display());
+    let mut parser = Parser::new(vocab, path);
     let mut line = Vec::with_capacity(4096);
     let mut line_no = 0usize;
-    let mut dim: Option<usize> = None;
-    let mut data: Vec<f32> = Vec::new();
-    let mut seen = vec![false; vocab.len()];
-    let mut file_words = 0usize;
-    // The vocabulary's own index hashes with SipHash; most of the file's 400k words are
-    // looked up once and missed, so a faster hash pays for building this.
-    let index: ahash::AHashMap<&str, usize> = vocab.words().iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
-
     loop {
         line.clear();
         let n = read_line(&mut reader, &mut line).with_context(|| format!("{}: read error (truncated or corrupt file?)", path.display()))?;
@@ -80,72 +73,117 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
         }
         line_no += 1;
         let text = trim_eol(&line);
-        if text.is_empty() {
+        if text.is_empty() || parser.skip_unwanted(text) {
             continue;
         }
-        // Fast path for the usual line, `word v1 ... vD` (once D is known) of a word
-        // outside the vocabulary: one pass over the bytes counts the fields and checks
-        // they hold only number characters and spaces. Anything else (a wanted word, a
-        // bad character, a wrong count, non-UTF-8) takes the full path below, which gives
-        // the same result and the precise error.
-        if let Some(d) = dim {
-            let split = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
-            let rest = text.get(split + 1..).unwrap_or(&[]);
-            let (fields, clean) = scan_numbers(rest);
-            if clean && fields == d {
-                if let Ok(word) = std::str::from_utf8(&text[..split]) {
-                    let id = index.get(word).copied().unwrap_or(Vocab::UNK as usize);
-                    if id < Vocab::SPECIALS || seen[id] {
-                        if data.is_empty() {
-                            data = vec![0.0; vocab.len() * d];
-                        }
-                        file_words += 1;
-                        continue;
-                    }
+        parser.full_line(text, line_no)?;
+    }
+    parser.finish()
+}
+
+/// One pass over a GloVe file: the dimension once known, the rows of the vocabulary's
+/// words found so far, and how many vectors the file held.
+struct Parser<'v> {
+    vocab: &'v Vocab,
+    path: &'v Path,
+    /// The vocabulary's own index hashes with SipHash; most of the file's 400k words are
+    /// looked up once and missed, so a faster hash pays for building this.
+    index: ahash::AHashMap<&'v str, usize>,
+    dim: Option<usize>,
+    data: Vec<f32>,
+    seen: Vec<bool>,
+    file_words: usize,
+}
+
+impl<'v> Parser<'v> {
+    fn new(vocab: &'v Vocab, path: &'v Path) -> Parser<'v> {
+        let index = vocab.words().iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
+        Parser { vocab, path, index, dim: None, data: Vec::new(), seen: vec![false; vocab.len()], file_words: 0 }
+    }
+
+    fn here(&self, line_no: usize) -> String {
+        format!("{}:{line_no}", self.path.display())
+    }
+
+    /// Counts a vector of dimension `d`, allocating the matrix at the first one.
+    fn count_vector(&mut self, d: usize) {
+        if self.data.is_empty() {
+            self.data = vec![0.0; self.vocab.len() * d];
+        }
+        self.file_words += 1;
+    }
+
+    /// Fast path for the usual line, `word v1 ... vD` (once D is known) of a word
+    /// outside the vocabulary: one pass over the bytes counts the fields and checks
+    /// they hold only number characters and spaces. Anything else (a wanted word, a
+    /// bad character, a wrong count, non-UTF-8) returns false and takes
+    /// [`Parser::full_line`], which gives the same result and the precise error.
+    #[inline]
+    fn skip_unwanted(&mut self, text: &[u8]) -> bool {
+        let Some(d) = self.dim else { return false };
+        let split = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
+        let rest = text.get(split + 1..).unwrap_or(&[]);
+        let (fields, clean) = scan_numbers(rest);
+        if clean && fields == d {
+            if let Ok(word) = std::str::from_utf8(&text[..split]) {
+                let id = self.index.get(word).copied().unwrap_or(Vocab::UNK as usize);
+                if id < Vocab::SPECIALS || self.seen[id] {
+                    self.count_vector(d);
+                    return true;
                 }
             }
         }
-        let Ok(text) = std::str::from_utf8(text) else {
-            bail!("{}: line is not UTF-8; is this a GloVe text file?", here(line_no));
-        };
-        if line_no == 1 {
-            // gensim's header: two integers, "<words> <dim>".
-            let mut it = text.split(' ');
-            if let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) {
-                if let (Ok(_), Ok(d)) = (a.parse::<usize>(), b.parse::<usize>()) {
-                    if d == 0 {
-                        bail!("{}: header says dimension 0", here(line_no));
-                    }
-                    dim = Some(d);
-                    continue;
+        false
+    }
+
+    /// gensim's header on line 1: two integers, "<words> <dim>". Returns whether `text`
+    /// was one.
+    fn header(&mut self, text: &str, line_no: usize) -> Result<bool> {
+        let mut it = text.split(' ');
+        if let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) {
+            if let (Ok(_), Ok(d)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                if d == 0 {
+                    bail!("{}: header says dimension 0", self.here(line_no));
                 }
+                self.dim = Some(d);
+                return Ok(true);
             }
+        }
+        Ok(false)
+    }
+
+    /// A line checked field by field: the header, or a vector (kept when its word is a
+    /// wanted vocabulary word).
+    fn full_line(&mut self, text: &[u8], line_no: usize) -> Result<()> {
+        let Ok(text) = std::str::from_utf8(text) else {
+            bail!("{}: line is not UTF-8; is this a GloVe text file?", self.here(line_no));
+        };
+        if line_no == 1 && self.header(text, line_no)? {
+            return Ok(());
         }
         let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
-        let d = match dim {
+        let d = match self.dim {
             Some(d) => d,
             None => {
                 let d = rest.split(' ').filter(|s| !s.is_empty()).count();
                 if d == 0 {
-                    bail!("{}: word {word:?} has no values; expected `word v1 ... vD`", here(line_no));
+                    bail!("{}: word {word:?} has no values; expected `word v1 ... vD`", self.here(line_no));
                 }
-                dim = Some(d);
+                self.dim = Some(d);
                 d
             }
         };
-        if data.is_empty() {
-            data = vec![0.0; vocab.len() * d];
-        }
-        file_words += 1;
-        let id = index.get(word).copied().unwrap_or(Vocab::UNK as usize);
-        let wanted = id >= Vocab::SPECIALS && !seen[id];
+        self.count_vector(d);
+        let id = self.index.get(word).copied().unwrap_or(Vocab::UNK as usize);
+        let wanted = id >= Vocab::SPECIALS && !self.seen[id];
         let mut count = 0usize;
         for (k, field) in rest.split(' ').filter(|s| !s.is_empty()).enumerate() {
             count += 1;
-            let not_a_number = || anyhow::anyhow!("{}: value {field:?} of word {word:?} is not a number; pass a GloVe text file with --glove", here(line_no));
+            let not_a_number =
+                || anyhow::anyhow!("{}: value {field:?} of word {word:?} is not a number; pass a GloVe text file with --glove", self.here(line_no));
             if wanted && k < d {
                 // NaN and infinities parse but would poison training: refused like any non-number.
-                data[id * d + k] = field.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(not_a_number)?;
+                self.data[id * d + k] = field.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(not_a_number)?;
             } else if !field.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
                 // Lines of words outside the vocabulary are not parsed (that is most of
                 // the file), but a field that cannot be a number still stops the load.
@@ -153,22 +191,28 @@ fn parse(mut reader: Box<dyn BufRead>, vocab: &Vocab, path: &Path) -> Result<Glo
             }
         }
         if count != d {
-            bail!("{}: word {word:?} has {count} values, expected {d}; the file is truncated or not GloVe text", here(line_no));
+            bail!("{}: word {word:?} has {count} values, expected {d}; the file is truncated or not GloVe text", self.here(line_no));
         }
         if wanted {
-            seen[id] = true;
+            self.seen[id] = true;
         }
+        Ok(())
     }
-    let Some(dim) = dim else {
-        bail!("{}: no vectors found (empty file?); pass a GloVe text file with --glove", path.display());
-    };
-    if file_words == 0 {
-        bail!("{}: no vectors found after the header; pass a GloVe text file with --glove", path.display());
+
+    /// The matrix and its coverage, or an error when the file held no vectors.
+    fn finish(self) -> Result<GloveMatrix> {
+        let Parser { vocab, path, dim, data, seen, file_words, .. } = self;
+        let Some(dim) = dim else {
+            bail!("{}: no vectors found (empty file?); pass a GloVe text file with --glove", path.display());
+        };
+        if file_words == 0 {
+            bail!("{}: no vectors found after the header; pass a GloVe text file with --glove", path.display());
+        }
+        let words = vocab.len() - Vocab::SPECIALS;
+        let found = seen.iter().filter(|&&s| s).count();
+        let top_missing = (Vocab::SPECIALS..vocab.len()).filter(|&i| !seen[i]).take(20).map(|i| vocab.words()[i].clone()).collect();
+        Ok(GloveMatrix { dim, data, coverage: Coverage { found, words, top_missing, file_words } })
     }
-    let words = vocab.len() - Vocab::SPECIALS;
-    let found = seen.iter().filter(|&&s| s).count();
-    let top_missing = (Vocab::SPECIALS..vocab.len()).filter(|&i| !seen[i]).take(20).map(|i| vocab.words()[i].clone()).collect();
-    Ok(GloveMatrix { dim, data, coverage: Coverage { found, words, top_missing, file_words } })
 }
 
 /// Byte classes for [`scan_numbers`].
@@ -210,104 +254,6 @@ fn scan_numbers(rest: &[u8]) -> (usize, bool) {
         prev_space = space;
     }
     (fields, !bad)
-}
-
-/// A `BufRead` over a reader that runs on its own thread, a megabyte ahead: the
-/// thread decompresses while the caller parses. Errors reach the caller unchanged.
-struct ThreadedReader {
-    rx: Option<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>>,
-    recycle: std::sync::mpsc::Sender<Vec<u8>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    chunk: Vec<u8>,
-    pos: usize,
-}
-
-impl ThreadedReader {
-    const CHUNK: usize = 1 << 20;
-
-    fn new(mut inner: impl Read + Send + 'static) -> ThreadedReader {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
-        let (recycle, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
-        let thread = std::thread::spawn(move || loop {
-            let mut buf = recycled.try_recv().unwrap_or_default();
-            buf.resize(Self::CHUNK, 0);
-            let mut filled = 0;
-            let result = loop {
-                match inner.read(&mut buf[filled..]) {
-                    Ok(0) => break Ok(()),
-                    Ok(n) => {
-                        filled += n;
-                        if filled == buf.len() {
-                            break Ok(());
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            buf.truncate(filled);
-            let last = filled < Self::CHUNK || result.is_err();
-            // A failed send means the reader was dropped: stop.
-            if filled > 0 && tx.send(Ok(buf)).is_err() {
-                return;
-            }
-            if let Err(e) = result {
-                let _ = tx.send(Err(e));
-                return;
-            }
-            if last {
-                return;
-            }
-        });
-        ThreadedReader { rx: Some(rx), recycle, thread: Some(thread), chunk: Vec::new(), pos: 0 }
-    }
-}
-
-impl Read for ThreadedReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl BufRead for ThreadedReader {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        while self.pos == self.chunk.len() {
-            let Some(rx) = &self.rx else { return Ok(&[]) };
-            match rx.recv() {
-                Ok(Ok(next)) => {
-                    let used = std::mem::replace(&mut self.chunk, next);
-                    let _ = self.recycle.send(used);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.rx = None;
-                    return Err(e);
-                }
-                Err(_) => {
-                    self.rx = None;
-                    return Ok(&[]);
-                }
-            }
-        }
-        Ok(&self.chunk[self.pos..])
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.chunk.len());
-    }
-}
-
-impl Drop for ThreadedReader {
-    fn drop(&mut self) {
-        self.rx = None; // the thread's next send fails and it stops
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {

@@ -2,8 +2,10 @@
 pub mod cache;
 pub mod glove;
 pub mod imdb;
+mod interner;
 pub mod prepare;
 pub mod report;
+mod threaded_reader;
 pub mod tokenize;
 pub mod vocab;
 

@@ -1,12 +1,16 @@
 //! Turns the raw archive into the encoded dataset: tokenize (overlapped with
-//! decompression), count train tokens, pick the vocabulary, encode and pad.
+//! decompression), count train tokens ([`super::interner`]), pick the vocabulary, encode
+//! and pad.
 use super::imdb::{self, ReviewMeta, Split};
+use super::interner::{Interner, Key, Token};
 use super::tokenize::{for_each_token, ASCII_CLASS, KEEP, SPACE};
 use super::vocab::Vocab;
 use crate::train::defaults;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
+use std::thread::JoinHandle;
 
 /// What shapes the encoding; part of the cache key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,6 +164,29 @@ pub fn prepare(path: &Path, config: EncodeConfig) -> Result<Prepared> {
 
 fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
     let start = std::time::Instant::now();
+    let (batches, recycle, reader) = spawn_reader(path);
+    let mut tokenized = Tokenized::new();
+    for mut batch in batches.iter() {
+        let mut begin = 0;
+        for &(meta, end) in &batch.reviews {
+            tokenized.add(meta, &batch.text[begin..end], config);
+            begin = end;
+        }
+        batch.reviews.clear();
+        batch.text.clear();
+        let _ = recycle.send(batch);
+    }
+    reader.join().expect("archive reader thread panicked")?;
+    report_phase("prepare: stream", start);
+    imdb::check_counts(path, tokenized.pending[0].len(), tokenized.pending[1].len())?;
+    let prepared = tokenized.encode(config);
+    report_phase("prepare: vocab+encode", start);
+    Ok(prepared)
+}
+
+/// Starts the thread that reads the archive into [`Batch`]es (sent on the first channel,
+/// eight at most in flight), reusing the batches sent back on the second.
+fn spawn_reader(path: &Path) -> (Receiver<Batch>, Sender<Batch>, JoinHandle<Result<()>>) {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
     let reader_path = path.to_path_buf();
@@ -179,94 +206,94 @@ fn prepare_inner(path: &Path, config: EncodeConfig) -> Result<Prepared> {
         let _ = tx.send(batch);
         Ok(())
     });
+    (rx, recycle_tx, reader)
+}
 
-    let max_len = config.max_len;
-    let mut interner = Interner::new();
-    // Per split (0 train, 1 test): the reviews, and their kept interned ids back to back.
-    let mut pending: [Vec<Pending>; 2] = [Vec::new(), Vec::new()];
-    let mut interned: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-    let mut scratch = String::new();
-    let mut long_token = Vec::with_capacity(64);
-    let mut keys: Vec<Key> = Vec::with_capacity(4096);
+/// The reviews read so far, tokenized and interned, per split (0 train, 1 test).
+struct Tokenized {
+    interner: Interner,
+    /// The reviews of each split.
+    pending: [Vec<Pending>; 2],
+    /// Each split's kept interned ids, review after review.
+    interned: [Vec<u32>; 2],
+    // Buffers reused from review to review.
+    scratch: String,
+    long_token: Vec<u8>,
+    keys: Vec<Key>,
+}
 
-    for batch in rx.iter() {
-        let mut begin = 0;
-        for &(meta, end) in &batch.reviews {
-            let text = &batch.text[begin..end];
-            begin = end;
-            let split = match meta.split {
-                Split::Train => 0,
-                Split::Test => 1,
-            };
-            // Tokenize the whole review first, then look the tokens up in a tight loop
-            // that prefetches table slots a few tokens ahead: the lookups are
-            // memory-bound, and this lets their cache misses overlap.
-            keys.clear();
-            if text.is_ascii() {
-                ascii_tokens(text, &mut long_token, |tok| keys.push(interner.key(tok)));
-            } else {
-                // Valid UTF-8 (nearly always) is borrowed; only broken text is copied.
-                let text = String::from_utf8_lossy(text);
-                for_each_token(&text, &mut scratch, |tok| keys.push(interner.key(Token::of(tok.as_bytes()))));
-            }
-            let interned = &mut interned[split];
-            let start = interned.len();
-            let first_kept = config.truncate.first_kept(keys.len(), max_len);
-            for k in keys.iter().take(PREFETCH_AHEAD) {
-                interner.prefetch(k);
-            }
-            for i in 0..keys.len() {
-                if let Some(ahead) = keys.get(i + PREFETCH_AHEAD) {
-                    interner.prefetch(ahead);
-                }
-                let id = interner.count(keys[i], split);
-                if i >= first_kept && i < first_kept + max_len {
-                    interned.push(id);
-                }
-            }
-            pending[split].push(Pending {
-                label: meta.label,
-                id: meta.id,
-                rating: meta.rating,
-                length: u32::try_from(keys.len()).expect("a review has fewer than 2^32 tokens"),
-                start,
-                kept: interned.len() - start,
-            });
-        }
-        let mut batch = batch;
-        batch.reviews.clear();
-        batch.text.clear();
-        let _ = recycle_tx.send(batch);
-    }
-    reader.join().expect("archive reader thread panicked")?;
-    report_phase("prepare: stream", start);
-    let [mut train_pending, mut test_pending] = pending;
-    imdb::check_counts(path, train_pending.len(), test_pending.len())?;
-
-    let (words, [train_counts, test_counts]) = interner.into_words_and_counts();
-    let vocab = Vocab::from_counts(&words, &train_counts, config.vocab_size);
-    // interned id -> vocabulary id (1 = <unk> for words outside the vocabulary)
-    let mut to_vocab = vec![Vocab::UNK; words.len()];
-    {
-        let index: ahash::AHashMap<&str, u32> = words.iter().enumerate().map(|(i, w)| (&**w, i as u32)).collect();
-        for (vid, word) in vocab.words().iter().enumerate().skip(Vocab::SPECIALS) {
-            to_vocab[index[word.as_str()] as usize] = vid as u32;
+impl Tokenized {
+    fn new() -> Tokenized {
+        Tokenized {
+            interner: Interner::new(),
+            pending: [Vec::new(), Vec::new()],
+            interned: [Vec::new(), Vec::new()],
+            scratch: String::new(),
+            long_token: Vec::with_capacity(64),
+            keys: Vec::with_capacity(4096),
         }
     }
-    let stats = CorpusStats {
-        train_tokens: train_counts.iter().sum(),
-        test_tokens: test_counts.iter().sum(),
-        train_distinct: train_counts.iter().filter(|&&c| c > 0).count() as u64,
-        test_unk_tokens: test_counts.iter().zip(&to_vocab).filter(|(_, &v)| v == Vocab::UNK).map(|(c, _)| c).sum(),
-    };
-    let [train_interned, test_interned] = interned;
-    let (train, test) = std::thread::scope(|s| {
-        let test = s.spawn(|| encode(&mut test_pending, &test_interned, &to_vocab, max_len));
-        let train = encode(&mut train_pending, &train_interned, &to_vocab, max_len);
-        (train, test.join().expect("encoder thread panicked"))
-    });
-    report_phase("prepare: vocab+encode", start);
-    Ok(Prepared { config, vocab, train, test, stats })
+
+    /// Tokenizes one review, counts its tokens and keeps the ids of the `max_len` that
+    /// `config.truncate` keeps.
+    fn add(&mut self, meta: ReviewMeta, text: &[u8], config: EncodeConfig) {
+        let split = match meta.split {
+            Split::Train => 0,
+            Split::Test => 1,
+        };
+        // Tokenize the whole review first, then look the tokens up in a tight loop
+        // (Interner::count_review) that overlaps their cache misses.
+        let (interner, keys) = (&mut self.interner, &mut self.keys);
+        keys.clear();
+        if text.is_ascii() {
+            ascii_tokens(text, &mut self.long_token, |tok| keys.push(interner.key(tok)));
+        } else {
+            // Valid UTF-8 (nearly always) is borrowed; only broken text is copied.
+            let text = String::from_utf8_lossy(text);
+            for_each_token(&text, &mut self.scratch, |tok| keys.push(interner.key(Token::of(tok.as_bytes()))));
+        }
+        let interned = &mut self.interned[split];
+        let start = interned.len();
+        let first_kept = config.truncate.first_kept(keys.len(), config.max_len);
+        interner.count_review(keys, split, first_kept..first_kept + config.max_len, interned);
+        self.pending[split].push(Pending {
+            label: meta.label,
+            id: meta.id,
+            rating: meta.rating,
+            length: u32::try_from(keys.len()).expect("a review has fewer than 2^32 tokens"),
+            start,
+            kept: interned.len() - start,
+        });
+    }
+
+    /// The vocabulary of the train counts, the corpus statistics, and both splits
+    /// encoded with that vocabulary (the two splits on two threads).
+    fn encode(self, config: EncodeConfig) -> Prepared {
+        let Tokenized { interner, pending: [mut train_pending, mut test_pending], interned: [train_interned, test_interned], .. } = self;
+        let (words, [train_counts, test_counts]) = interner.into_words_and_counts();
+        let vocab = Vocab::from_counts(&words, &train_counts, config.vocab_size);
+        // interned id -> vocabulary id (1 = <unk> for words outside the vocabulary)
+        let mut to_vocab = vec![Vocab::UNK; words.len()];
+        {
+            let index: ahash::AHashMap<&str, u32> = words.iter().enumerate().map(|(i, w)| (&**w, i as u32)).collect();
+            for (vid, word) in vocab.words().iter().enumerate().skip(Vocab::SPECIALS) {
+                to_vocab[index[word.as_str()] as usize] = vid as u32;
+            }
+        }
+        let stats = CorpusStats {
+            train_tokens: train_counts.iter().sum(),
+            test_tokens: test_counts.iter().sum(),
+            train_distinct: train_counts.iter().filter(|&&c| c > 0).count() as u64,
+            test_unk_tokens: test_counts.iter().zip(&to_vocab).filter(|(_, &v)| v == Vocab::UNK).map(|(c, _)| c).sum(),
+        };
+        let max_len = config.max_len;
+        let (train, test) = std::thread::scope(|s| {
+            let test = s.spawn(|| encode(&mut test_pending, &test_interned, &to_vocab, max_len));
+            let train = encode(&mut train_pending, &train_interned, &to_vocab, max_len);
+            (train, test.join().expect("encoder thread panicked"))
+        });
+        Prepared { config, vocab, train, test, stats }
+    }
 }
 
 fn encode(pending: &mut [Pending], interned: &[u32], to_vocab: &[u32], max_len: usize) -> EncodedSplit {
@@ -291,43 +318,6 @@ fn encode(pending: &mut [Pending], interned: &[u32], to_vocab: &[u32], max_len: 
         }
     }
     out
-}
-
-/// A token of `[a-z0-9]` bytes: up to 16 of them packed little-endian into two words,
-/// zero-padded (no token byte is 0), else the bytes themselves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Token<'a> {
-    Short(u64, u64),
-    Long(&'a [u8]),
-}
-
-impl<'a> Token<'a> {
-    fn of(tok: &'a [u8]) -> Token<'a> {
-        if tok.len() > 16 {
-            return Token::Long(tok);
-        }
-        let (mut lo, mut hi) = (0u64, 0u64);
-        for (n, &c) in tok.iter().enumerate() {
-            if n < 8 {
-                lo |= (c as u64) << (8 * n);
-            } else {
-                hi |= (c as u64) << (8 * (n - 8));
-            }
-        }
-        Token::Short(lo, hi)
-    }
-
-    #[cfg(test)]
-    fn bytes(&self) -> Vec<u8> {
-        match *self {
-            Token::Short(lo, hi) => {
-                let mut b = [lo.to_le_bytes(), hi.to_le_bytes()].concat();
-                b.retain(|&c| c != 0);
-                b
-            }
-            Token::Long(b) => b.to_vec(),
-        }
-    }
 }
 
 /// The course tokenizer on ASCII-only text: keep `[A-Za-z0-9]` lowercased, split on
@@ -363,209 +353,6 @@ fn ascii_tokens(text: &[u8], long: &mut Vec<u8>, mut emit: impl FnMut(Token<'_>)
     }
     if n > 0 {
         emit(if n <= 16 { Token::Short(lo, hi) } else { Token::Long(long) });
-    }
-}
-
-/// How many tokens ahead the lookup loop prefetches table slots.
-const PREFETCH_AHEAD: usize = 16;
-
-const HASH_MUL_HI: u64 = 0xC2B2_AE3D_27D4_EB4F;
-const HASH_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// A token as the interner sees it: its `[a-z0-9]` bytes packed into two words,
-/// zero-padded (no token byte is 0), with their hash. Tokens over 16 bytes (rare) are
-/// interned when the key is made: `lo` is then 0 and `hi` indexes `Interner::long_ids`.
-#[derive(Clone, Copy)]
-struct Key {
-    lo: u64,
-    hi: u64,
-    hash: u64,
-}
-
-/// One slot of the open-addressing table: a packed key, its id, and how often it was
-/// seen in each split (kept here, so counting costs no second cache miss).
-#[derive(Clone, Copy, Default)]
-#[repr(C)]
-struct Slot {
-    lo: u64,
-    hi: u64,
-    id: u32,
-    counts: [u32; 2],
-}
-
-/// Gives each distinct token a dense id and counts it per split. Tokens of up to 16
-/// bytes (nearly all) live inline in an open-addressing table, so a lookup is a
-/// multiply and one or two integer compares, without following a pointer to a string;
-/// longer ones go to an ordinary map.
-struct Interner {
-    /// `lo == 0` marks an empty slot.
-    slots: Vec<Slot>,
-    mask: usize,
-    shift: u32,
-    short: usize,
-    long: ahash::AHashMap<Box<[u8]>, usize>,
-    long_ids: Vec<u32>,
-    long_counts: Vec<[u64; 2]>,
-    /// (id, split) once for every 2^32 occurrences that overflowed a slot's count.
-    spilled: Vec<(u32, usize)>,
-    words: Vec<Box<str>>,
-}
-
-impl Interner {
-    const INITIAL_BITS: u32 = 16;
-
-    fn new() -> Interner {
-        let n = 1usize << Self::INITIAL_BITS;
-        Interner {
-            slots: vec![Slot::default(); n],
-            mask: n - 1,
-            shift: 64 - Self::INITIAL_BITS,
-            short: 0,
-            long: ahash::AHashMap::new(),
-            long_ids: Vec::new(),
-            long_counts: Vec::new(),
-            spilled: Vec::new(),
-            words: Vec::with_capacity(1 << 16),
-        }
-    }
-
-    #[inline]
-    fn hash(lo: u64, hi: u64) -> u64 {
-        (lo ^ hi.wrapping_mul(HASH_MUL_HI)).wrapping_mul(HASH_MUL)
-    }
-
-    /// The key of `tok`.
-    #[inline]
-    fn key(&mut self, tok: Token<'_>) -> Key {
-        match tok {
-            Token::Short(lo, hi) => Key { lo, hi, hash: Self::hash(lo, hi) },
-            Token::Long(bytes) => self.long_key(bytes),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn long_key(&mut self, tok: &[u8]) -> Key {
-        let index = match self.long.get(tok) {
-            Some(&i) => i,
-            None => {
-                let i = self.long_ids.len();
-                let id = self.push_word(tok);
-                self.long_ids.push(id);
-                self.long_counts.push([0, 0]);
-                self.long.insert(tok.into(), i);
-                i
-            }
-        };
-        Key { lo: 0, hi: index as u64, hash: 0 }
-    }
-
-    #[inline]
-    fn prefetch(&self, key: &Key) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let p = self.slots.as_ptr().wrapping_add((key.hash >> self.shift) as usize);
-            // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
-            #[allow(unused_unsafe)]
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = key;
-    }
-
-    /// Counts one occurrence of `key` in `split` and returns its id (a new one when
-    /// the token was never seen).
-    #[inline]
-    fn count(&mut self, key: Key, split: usize) -> u32 {
-        if key.lo == 0 {
-            let i = key.hi as usize;
-            self.long_counts[i][split] += 1;
-            return self.long_ids[i];
-        }
-        let mut i = (key.hash >> self.shift) as usize;
-        loop {
-            let s = &mut self.slots[i];
-            if s.lo == key.lo && s.hi == key.hi {
-                let id = s.id;
-                match s.counts[split].checked_add(1) {
-                    Some(c) => s.counts[split] = c,
-                    None => self.spill(i, split),
-                }
-                return id;
-            }
-            if s.lo == 0 {
-                return self.insert_at(i, key, split);
-            }
-            i = (i + 1) & self.mask;
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn spill(&mut self, i: usize, split: usize) {
-        // u32::MAX counted + this one = 2^32, recorded here; the slot restarts at 0.
-        self.spilled.push((self.slots[i].id, split));
-        self.slots[i].counts[split] = 0;
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn insert_at(&mut self, i: usize, key: Key, split: usize) -> u32 {
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&key.lo.to_le_bytes());
-        bytes[8..].copy_from_slice(&key.hi.to_le_bytes());
-        let len = bytes.iter().position(|&b| b == 0).unwrap_or(16);
-        let id = self.push_word(&bytes[..len]);
-        let mut counts = [0; 2];
-        counts[split] = 1;
-        self.slots[i] = Slot { lo: key.lo, hi: key.hi, id, counts };
-        self.short += 1;
-        if self.short * 2 > self.slots.len() {
-            self.grow();
-        }
-        id
-    }
-
-    fn push_word(&mut self, tok: &[u8]) -> u32 {
-        let id = u32::try_from(self.words.len()).expect("fewer than 2^32 distinct tokens");
-        self.words.push(std::str::from_utf8(tok).expect("tokens are ASCII").into());
-        id
-    }
-
-    fn grow(&mut self) {
-        let n = self.slots.len() * 2;
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); n]);
-        self.mask = n - 1;
-        self.shift = 64 - n.trailing_zeros();
-        for s in old.into_iter().filter(|s| s.lo != 0) {
-            let mut i = (Self::hash(s.lo, s.hi) >> self.shift) as usize;
-            while self.slots[i].lo != 0 {
-                i = (i + 1) & self.mask;
-            }
-            self.slots[i] = s;
-        }
-    }
-
-    /// The words by id, and each id's count in train and in test.
-    fn into_words_and_counts(self) -> (Vec<Box<str>>, [Vec<u64>; 2]) {
-        let n = self.words.len();
-        let mut counts = [vec![0u64; n], vec![0u64; n]];
-        for s in self.slots.iter().filter(|s| s.lo != 0) {
-            for (split, c) in counts.iter_mut().enumerate() {
-                c[s.id as usize] = s.counts[split] as u64;
-            }
-        }
-        for (&id, lc) in self.long_ids.iter().zip(&self.long_counts) {
-            for (split, c) in counts.iter_mut().enumerate() {
-                c[id as usize] = lc[split];
-            }
-        }
-        for &(id, split) in &self.spilled {
-            counts[split][id as usize] += 1 << 32;
-        }
-        (self.words, counts)
     }
 }
 
@@ -620,43 +407,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_interner_tells_apart_tokens_that_differ_anywhere_and_counts_per_split() {
-        let mut words: Vec<String> = Vec::new();
-        for i in 0..150_000u32 {
-            // Short, exactly 8 or 16 bytes, and long tokens sharing 16-byte prefixes.
-            words.push(match i % 4 {
-                0 => format!("w{i}"),
-                1 => format!("{i:08}"),
-                2 => format!("{i:016}"),
-                _ => format!("{i:016}x{}", i % 7),
-            });
-        }
-        let mut interner = Interner::new();
-        let mut ids = Vec::new();
-        for (i, w) in words.iter().enumerate() {
-            let key = interner.key(Token::of(w.as_bytes()));
-            ids.push(interner.count(key, i % 2));
-        }
-        // The table grew several times; every word still maps to its id.
-        for (i, w) in words.iter().enumerate() {
-            let key = interner.key(Token::of(w.as_bytes()));
-            assert_eq!(interner.count(key, 1), ids[i], "{w}");
-        }
-        let (by_id, [train, test]) = interner.into_words_and_counts();
-        let distinct: std::collections::HashSet<&String> = words.iter().collect();
-        assert_eq!(by_id.len(), distinct.len());
-        for (i, w) in words.iter().enumerate() {
-            assert_eq!(&*by_id[ids[i] as usize], w.as_str());
-        }
-        assert_eq!(train.iter().sum::<u64>(), 75_000);
-        assert_eq!(test.iter().sum::<u64>(), 75_000 + 150_000);
-    }
-
-    #[test]
-    fn prepare_matches_a_plain_reimplementation_on_an_archive_with_awkward_reviews() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("imdb.tar.gz");
+    /// Writes to `path` an IMDB-like archive of 40 awkward reviews (some with non-ASCII
+    /// or broken UTF-8 text) and returns each review's archive name and text.
+    fn write_awkward_archive(path: &Path) -> Vec<(String, Vec<u8>)> {
         let mut reviews: Vec<(String, Vec<u8>)> = Vec::new();
         for i in 0..40u32 {
             let (split, label) = (["train", "test"][(i % 2) as usize], ["pos", "neg"][(i / 2 % 2) as usize]);
@@ -670,7 +423,7 @@ mod tests {
             reviews.push((format!("aclImdb/{split}/{label}/{}_{rating}.txt", 1000 - i), text));
         }
         {
-            let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+            let gz = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
             let mut tar = tar::Builder::new(gz);
             for (name, text) in &reviews {
                 let mut h = tar::Header::new_gnu();
@@ -681,6 +434,14 @@ mod tests {
             }
             tar.into_inner().unwrap().finish().unwrap();
         }
+        reviews
+    }
+
+    #[test]
+    fn prepare_matches_a_plain_reimplementation_on_an_archive_with_awkward_reviews() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imdb.tar.gz");
+        let reviews = write_awkward_archive(&path);
         let config = EncodeConfig { vocab_size: 25, max_len: 12, truncate: Truncate::Head };
         let got = prepare(&path, config).unwrap();
 

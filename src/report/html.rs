@@ -34,8 +34,9 @@ pub(crate) fn img(path: &Path, alt: &str) -> Result<String> {
 }
 
 /// Writes the HTML report of the runs under `root` to `out` (atomically). The run
-/// directories gain their PNG figures on the way, as `imdb-rnn plot` would write them.
-pub fn write_report(root: &Path, out: &Path) -> Result<()> {
+/// directories gain their PNG figures on the way, as `imdb-rnn plot` would write them;
+/// returns those figures' paths.
+pub fn write_report(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let runs = find_runs(root)?;
     if runs.is_empty() {
         bail!("no run directories under {} (looked for config.json written by imdb-rnn train)", root.display());
@@ -65,11 +66,13 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
     study_figures(&mut html, &runs)?;
     overlay(&mut html, &runs)?;
     html.push_str("<h2>Runs</h2>");
+    let mut figures = Vec::new();
     for r in &runs {
-        run_section(&mut html, r)?;
+        figures.extend(run_section(&mut html, r)?);
     }
     html.push_str("</body></html>\n");
-    crate::util::write_atomic(out, html.as_bytes())
+    crate::util::write_atomic(out, html.as_bytes())?;
+    Ok(figures)
 }
 
 /// The summary table, the columns of `imdb-rnn summary`'s markdown.
@@ -128,11 +131,12 @@ fn overlay(html: &mut String, runs: &[FoundRun]) -> Result<()> {
     Ok(())
 }
 
-/// One run: its outcome, its figures, its configuration.
-fn run_section(html: &mut String, r: &FoundRun) -> Result<()> {
+/// One run: its outcome, its figures (drawn into the run directory; their paths are
+/// returned), its configuration.
+fn run_section(html: &mut String, r: &FoundRun) -> Result<Vec<PathBuf>> {
     let _ = write!(html, "<section><h3>{}</h3>", escape(&r.dir.display().to_string()));
     match &r.summary {
-        Some(s) if s.status == "finished" => {
+        Some(s) if s.is_finished() => {
             let at_val = s.test_acc_at_best_val.map(|a| format!("test accuracy at the best validation epoch {a:.4}, ")).unwrap_or_default();
             let _ = write!(
                 html,
@@ -141,19 +145,18 @@ fn run_section(html: &mut String, r: &FoundRun) -> Result<()> {
             );
         }
         Some(s) => {
-            let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(&s.status), escape(s.reason.as_deref().unwrap_or("")));
+            let _ = write!(html, "<p><strong>{}</strong>: {}</p>", escape(s.status.as_str()), escape(s.reason.as_deref().unwrap_or("")));
         }
         None if has_epochs(&r.dir) => html.push_str("<p>unfinished: running, or stopped (no summary.json)</p>"),
         None => html.push_str("<p>unfinished: no epoch completed yet</p>"),
     }
-    if has_epochs(&r.dir) {
-        for p in plots::plot_run(&r.dir)? {
-            html.push_str(&img(&p, p.file_name().and_then(|n| n.to_str()).unwrap_or(""))?);
-        }
+    let figures = if has_epochs(&r.dir) { plots::plot_run(&r.dir)? } else { Vec::new() };
+    for p in &figures {
+        html.push_str(&img(p, p.file_name().and_then(|n| n.to_str()).unwrap_or(""))?);
     }
     let config = serde_json::to_string_pretty(&r.record)?;
     let _ = write!(html, "<details><summary>configuration</summary><pre>{}</pre></details></section>", escape(&config));
-    Ok(())
+    Ok(figures)
 }
 
 #[cfg(test)]

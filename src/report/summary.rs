@@ -1,8 +1,7 @@
 //! The summary table: run directories found under a root, aggregated into one row per
 //! configuration (seeds pooled), filtered, sorted, and rendered as markdown, CSV or JSON.
 use crate::cli::SummaryFormat;
-use crate::cmd::train::{read_record, RunRecord};
-use crate::train::run::Summary;
+use crate::train::run::{dirs_under, RunDir, RunRecord, RunStatus, Summary};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -13,31 +12,14 @@ use std::path::{Path, PathBuf};
 pub fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
     let mut out: Vec<(PathBuf, String)> = dirs_under(runs_root)
         .into_iter()
-        .filter(|dir| !dir.join("config.json").is_file())
-        .filter_map(|dir| {
-            let s = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice::<Summary>(&b).ok())?;
-            Some((dir, s.reason.unwrap_or_default()))
+        .map(|dir| RunDir::new(&dir))
+        .filter(|run| !run.is_run())
+        .filter_map(|run| {
+            let reason = run.read_summary()?.reason.unwrap_or_default();
+            Some((run.dir, reason))
         })
         .collect();
     out.sort();
-    out
-}
-
-/// `root` and every directory below it, at most 4 levels down (a sweep or study nests
-/// run directories two levels deep; links are not followed).
-fn dirs_under(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), 0)];
-    while let Some((dir, depth)) = stack.pop() {
-        if depth < 4 {
-            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                    stack.push((e.path(), depth + 1));
-                }
-            }
-        }
-        out.push(dir);
-    }
     out
 }
 
@@ -54,17 +36,11 @@ pub fn find_runs(root: &Path) -> Result<Vec<FoundRun>> {
     if !root.is_dir() {
         bail!("{} is not a directory; pass the runs directory (e.g. runs/)", root.display());
     }
-    let mut out = Vec::new();
-    for dir in dirs_under(root) {
-        if dir.join("config.json").is_file() {
-            if let Ok(record) = read_record(&dir) {
-                let summary = std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
-                out.push(FoundRun { dir, record, summary });
-            }
-        }
-    }
-    out.sort_by(|a, b| a.dir.cmp(&b.dir));
-    Ok(out)
+    let found = RunDir::discover(root).into_iter().filter_map(|run| {
+        let record = run.read_config().ok()?;
+        Some(FoundRun { summary: run.read_summary(), record, dir: run.dir })
+    });
+    Ok(found.collect())
 }
 
 /// One configuration, seeds pooled.
@@ -122,8 +98,8 @@ pub fn rows(runs: &[FoundRun]) -> Vec<Row> {
     let mut out = Vec::new();
     for members in groups.values() {
         let c = &members[0].record.config;
-        let done: Vec<&Summary> = members.iter().filter_map(|m| m.summary.as_ref()).filter(|s| s.status == "finished").collect();
-        let failed = members.iter().filter(|m| m.summary.as_ref().is_some_and(|s| s.status == "failed")).count();
+        let done: Vec<&Summary> = members.iter().filter_map(|m| m.summary.as_ref()).filter(|s| s.is_finished()).collect();
+        let failed = members.iter().filter(|m| m.summary.as_ref().is_some_and(|s| s.status == RunStatus::Failed)).count();
         let (final_acc, final_acc_std) = mean_std(&done.iter().map(|s| s.final_test_acc).collect::<Vec<_>>());
         let (best_acc, best_acc_std) = mean_std(&done.iter().map(|s| s.best_test_acc).collect::<Vec<_>>());
         let at_best_val: Option<Vec<f64>> = done.iter().map(|s| s.test_acc_at_best_val).collect();

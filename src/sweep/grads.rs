@@ -3,6 +3,7 @@
 //! figures (first-layer norm against depth, ‖dL/dx_t‖ over time, learning curves).
 use super::point::{is_finished, run_all, Point, PointStatus, RunAll};
 use crate::cmd::DataCache;
+use crate::exit::Exit;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
 use crate::train::config::TrainArgs;
@@ -69,7 +70,7 @@ pub fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i6
 pub struct StudyOutcome {
     pub finished: Vec<StudyRun>,
     pub failed: usize,
-    pub stopped: Option<u8>,
+    pub stopped: Option<Exit>,
 }
 
 /// Runs the study's points (skipping finished ones, resuming interrupted ones).

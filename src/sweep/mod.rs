@@ -7,9 +7,6 @@ pub mod point;
 
 pub use point::{run_all, run_point, Point, PointStatus, RunAll, Tally};
 
-/// Exit status when at least one run of a sweep failed (the others completed).
-pub const EXIT_SOME_FAILED: u8 = 4;
-
 /// The message a sweep, study or course prints when a signal stopped it.
 pub fn say_stopped(what: &str) {
     eprintln!("imdb-rnn: {what} stopped by signal; run the same command again to resume");

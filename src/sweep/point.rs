@@ -3,6 +3,7 @@
 //! processes train it; and a list of points run one after another on shared data.
 use crate::cmd::train::train_prepared;
 use crate::cmd::DataCache;
+use crate::exit::Exit;
 use crate::train::config::{first_difference, TrainArgs, TrainConfig};
 use crate::train::run::{RunDir, Summary};
 use crate::train::signal::StopFlags;
@@ -17,7 +18,7 @@ pub enum PointStatus {
     AlreadyDone,
     Failed(String),
     Busy,
-    Stopped(u8),
+    Stopped(Exit),
 }
 
 impl PointStatus {
@@ -64,7 +65,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
     })();
     match result {
         Ok(Outcome::Finished(_)) => Ok(PointStatus::Finished),
-        Ok(Outcome::Stopped(s)) => Ok(PointStatus::Stopped(s.exit_code())),
+        Ok(Outcome::Stopped(s)) => Ok(PointStatus::Stopped(s.exit())),
         Ok(Outcome::Diverged(msg)) => Ok(PointStatus::Failed(msg)),
         Err(e) => {
             let reason = format!("{e:#}");
@@ -120,7 +121,7 @@ pub struct Tally {
     pub failed: usize,
     pub busy: usize,
     /// Set when a signal stopped the list: the exit status to return.
-    pub stopped: Option<u8>,
+    pub stopped: Option<Exit>,
 }
 
 /// Runs `points` one after another on data prepared once, calling `report` after each;

@@ -284,51 +284,98 @@ fn probability(flag: &str, p: f64) -> Result<f64> {
     Ok(p)
 }
 
+/// The recurrent stack's options (`--layers`, `--hidden`, `--emb-dim` against the GloVe
+/// file's dimension, `--dropout`), checked in that order.
+fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) -> Result<RecurrentConfig> {
+    let layers = a.layers.unwrap_or(defaults::LAYERS);
+    if layers < 1 {
+        bail!("--layers must be at least 1, got {layers}");
+    }
+    let hidden = a.hidden.unwrap_or(defaults::HIDDEN);
+    if hidden < 1 {
+        bail!("--hidden must be at least 1, got {hidden}");
+    }
+    let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
+        (true, Some(d), Some(g)) if d != g => {
+            bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
+        }
+        (true, _, Some(g)) => g,
+        (_, Some(d), _) => d,
+        _ => defaults::EMB_DIM,
+    };
+    if emb_dim < 1 {
+        bail!("--emb-dim must be at least 1, got {emb_dim}");
+    }
+    let dropout = a.dropout.unwrap_or(defaults::DROPOUT);
+    if !(0.0..1.0).contains(&dropout) {
+        bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
+    }
+    Ok(RecurrentConfig {
+        cell: a.cell.unwrap_or(defaults::CELL),
+        nonlinearity: a.nonlinearity.unwrap_or(defaults::NONLINEARITY),
+        input_size: emb_dim,
+        hidden_size: hidden,
+        num_layers: layers,
+        bidirectional: a.bidirectional.unwrap_or(defaults::BIDIRECTIONAL),
+        dropout,
+    })
+}
+
+/// `--epochs`, `--batch-size` and `--lr`, then `--clip`, checked in that order.
+fn resolve_steps(a: &TrainArgs) -> Result<(usize, usize, f64)> {
+    let epochs = a.epochs.unwrap_or(defaults::EPOCHS);
+    if epochs < 1 {
+        bail!("--epochs must be at least 1, got {epochs}");
+    }
+    let batch_size = a.batch_size.unwrap_or(defaults::BATCH_SIZE);
+    if batch_size < 1 {
+        bail!("--batch-size must be at least 1, got {batch_size}");
+    }
+    let lr = a.lr.unwrap_or(defaults::LR);
+    if !(lr > 0.0 && lr.is_finite()) {
+        bail!("--lr must be {}, got {lr}", float_range("lr"));
+    }
+    if let Some(c) = a.clip {
+        if !(c > 0.0 && c.is_finite()) {
+            bail!("--clip must be {}, got {c}", float_range("clip"));
+        }
+    }
+    Ok((epochs, batch_size, lr))
+}
+
+/// `--vocab-size`, `--max-len` and `--truncate`.
+fn resolve_encode(a: &TrainArgs) -> Result<EncodeConfig> {
+    let vocab_size = a.vocab_size.unwrap_or(defaults::VOCAB_SIZE);
+    if vocab_size < 1 {
+        bail!("--vocab-size must be at least 1, got {vocab_size}");
+    }
+    let max_len = a.max_len.unwrap_or(defaults::MAX_LEN);
+    if max_len < 1 {
+        bail!("--max-len must be at least 1, got {max_len}");
+    }
+    Ok(EncodeConfig { vocab_size, max_len, truncate: a.truncate.unwrap_or(defaults::TRUNCATE) })
+}
+
+/// `--batching`: bucketed batches for the length-aware readouts unless asked otherwise,
+/// never for the final readout.
+fn resolve_batching(asked: Option<Batching>, readout: Readout) -> Result<Batching> {
+    Ok(match (asked, readout.is_length_aware()) {
+        (Some(Batching::Bucket), false) => bail!(
+            "--batching bucket needs a length-aware --readout (last, mean, max, meanmax): the final readout runs over all --max-len positions, so its batches keep them; drop --batching or change --readout"
+        ),
+        (Some(b), _) => b,
+        (None, true) => Batching::Bucket,
+        (None, false) => defaults::BATCHING,
+    })
+}
+
 impl TrainConfig {
     /// Checks every option and fills defaults. `glove_dim` is the dimension of the
     /// GloVe file when the embedding uses one. Errors name the flag.
     pub fn resolve(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
         let emb = a.emb.unwrap_or(defaults::EMB);
-        let layers = a.layers.unwrap_or(defaults::LAYERS);
-        if layers < 1 {
-            bail!("--layers must be at least 1, got {layers}");
-        }
-        let hidden = a.hidden.unwrap_or(defaults::HIDDEN);
-        if hidden < 1 {
-            bail!("--hidden must be at least 1, got {hidden}");
-        }
-        let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
-            (true, Some(d), Some(g)) if d != g => {
-                bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
-            }
-            (true, _, Some(g)) => g,
-            (_, Some(d), _) => d,
-            _ => defaults::EMB_DIM,
-        };
-        if emb_dim < 1 {
-            bail!("--emb-dim must be at least 1, got {emb_dim}");
-        }
-        let dropout = a.dropout.unwrap_or(defaults::DROPOUT);
-        if !(0.0..1.0).contains(&dropout) {
-            bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
-        }
-        let epochs = a.epochs.unwrap_or(defaults::EPOCHS);
-        if epochs < 1 {
-            bail!("--epochs must be at least 1, got {epochs}");
-        }
-        let batch_size = a.batch_size.unwrap_or(defaults::BATCH_SIZE);
-        if batch_size < 1 {
-            bail!("--batch-size must be at least 1, got {batch_size}");
-        }
-        let lr = a.lr.unwrap_or(defaults::LR);
-        if !(lr > 0.0 && lr.is_finite()) {
-            bail!("--lr must be {}, got {lr}", float_range("lr"));
-        }
-        if let Some(c) = a.clip {
-            if !(c > 0.0 && c.is_finite()) {
-                bail!("--clip must be {}, got {c}", float_range("clip"));
-            }
-        }
+        let recurrent = resolve_recurrent(a, emb, glove_dim)?;
+        let (epochs, batch_size, lr) = resolve_steps(a)?;
         let val_frac = a.val_frac.unwrap_or(defaults::VAL_FRAC);
         if !(0.0..1.0).contains(&val_frac) {
             bail!("--val-frac must be {}, got {val_frac}", float_range("val-frac"));
@@ -339,14 +386,7 @@ impl TrainConfig {
         if a.subset == Some(0) {
             bail!("--subset must be at least 1");
         }
-        let vocab_size = a.vocab_size.unwrap_or(defaults::VOCAB_SIZE);
-        if vocab_size < 1 {
-            bail!("--vocab-size must be at least 1, got {vocab_size}");
-        }
-        let max_len = a.max_len.unwrap_or(defaults::MAX_LEN);
-        if max_len < 1 {
-            bail!("--max-len must be at least 1, got {max_len}");
-        }
+        let encode = resolve_encode(a)?;
         let device = DeviceSpec::parse(a.device.as_deref().unwrap_or(defaults::DEVICE))?;
         device.device()?;
         if a.nonlinearity == Some(Nonlinearity::Relu) && a.cell.unwrap_or(defaults::CELL) != Cell::Rnn {
@@ -356,14 +396,7 @@ impl TrainConfig {
             bail!("--threads must be at least 1, got 0");
         }
         let readout = a.readout.unwrap_or(defaults::READOUT);
-        let batching = match (a.batching, readout.is_length_aware()) {
-            (Some(Batching::Bucket), false) => bail!(
-                "--batching bucket needs a length-aware --readout (last, mean, max, meanmax): the final readout runs over all --max-len positions, so its batches keep them; drop --batching or change --readout"
-            ),
-            (Some(b), _) => b,
-            (None, true) => Batching::Bucket,
-            (None, false) => defaults::BATCHING,
-        };
+        let batching = resolve_batching(a.batching, readout)?;
         let emb_dropout = probability("emb-dropout", a.emb_dropout.unwrap_or(defaults::EMB_DROPOUT))?;
         let fc_dropout = probability("fc-dropout", a.fc_dropout.unwrap_or(defaults::FC_DROPOUT))?;
         let weight_decay = a.weight_decay.unwrap_or(defaults::WEIGHT_DECAY);
@@ -376,23 +409,8 @@ impl TrainConfig {
         }
         let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| defaults::GLOVE.into())) } else { None };
         Ok(TrainConfig {
-            model: ModelConfig {
-                vocab_size: vocab_size as i64 + 2,
-                embedding: emb,
-                recurrent: RecurrentConfig {
-                    cell: a.cell.unwrap_or(defaults::CELL),
-                    nonlinearity: a.nonlinearity.unwrap_or(defaults::NONLINEARITY),
-                    input_size: emb_dim,
-                    hidden_size: hidden,
-                    num_layers: layers,
-                    bidirectional: a.bidirectional.unwrap_or(defaults::BIDIRECTIONAL),
-                    dropout,
-                },
-                readout,
-                emb_dropout,
-                fc_dropout,
-            },
-            encode: EncodeConfig { vocab_size, max_len, truncate: a.truncate.unwrap_or(defaults::TRUNCATE) },
+            model: ModelConfig { vocab_size: encode.vocab_size as i64 + 2, embedding: emb, recurrent, readout, emb_dropout, fc_dropout },
+            encode,
             epochs,
             batch_size,
             lr,

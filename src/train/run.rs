@@ -1,5 +1,5 @@
 //! The run directory, the one typed home of its files: config.json ([`RunRecord`]),
-//! summary.json ([`Summary`]), metrics.csv ([`EpochMetrics`]), the
+//! summary.json ([`Summary`], its [`RunStatus`]), metrics.csv ([`EpochMetrics`]), the
 //! paths of steps.csv, grads*.csv, checkpoints and weights ([`RunDir`]), and the lock
 //! two processes take before training one directory. The CSV rows are typed in
 //! [`super::rows`]; [`super::log::RunLog`] appends them.
@@ -31,11 +31,36 @@ pub struct RunRecord {
     pub config: TrainConfig,
 }
 
+/// How a run that wrote its summary.json ended (a run without one is unfinished:
+/// running, or stopped to be resumed).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Finished,
+    /// Diverged, or refused before training (a sweep point with bad options).
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// summary.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub name: String,
-    pub status: String,
+    pub status: RunStatus,
     pub epochs_run: usize,
     #[serde(deserialize_with = "nan_if_null")]
     pub final_test_acc: f64,
@@ -62,7 +87,7 @@ impl Summary {
         let last = history.last();
         Summary {
             name: name.into(),
-            status: "failed".into(),
+            status: RunStatus::Failed,
             epochs_run: history.len(),
             final_test_acc: last.map(|m| m.test_acc).unwrap_or(f64::NAN),
             final_test_loss: last.map(|m| m.test_loss).unwrap_or(f64::NAN),
@@ -78,7 +103,7 @@ impl Summary {
     }
 
     pub fn is_finished(&self) -> bool {
-        self.status == "finished"
+        self.status == RunStatus::Finished
     }
 }
 
@@ -92,6 +117,23 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
     RunDir::new(dir).read_metrics()
 }
 
+/// `root` and every directory below it, at most 4 levels down (links are not followed).
+pub fn dirs_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        if depth < 4 {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push((e.path(), depth + 1));
+                }
+            }
+        }
+        out.push(dir);
+    }
+    out
+}
+
 /// A run directory: where each of its files is, and how each is read and written.
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -101,6 +143,14 @@ pub struct RunDir {
 impl RunDir {
     pub fn new(dir: &Path) -> RunDir {
         RunDir { dir: dir.to_path_buf() }
+    }
+
+    /// The run directories below `root` (itself included, at most 4 levels down: a
+    /// sweep or study nests them two levels deep; links are not followed), sorted.
+    pub fn discover(root: &Path) -> Vec<RunDir> {
+        let mut out: Vec<RunDir> = dirs_under(root).into_iter().map(|d| RunDir::new(&d)).filter(RunDir::is_run).collect();
+        out.sort_by(|a, b| a.dir.cmp(&b.dir));
+        out
     }
 
     /// A directory is a run when it holds a config.json.
@@ -203,6 +253,25 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summarys_status_round_trips_through_the_json_words_it_always_had() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::new(tmp.path());
+        assert_eq!(run.read_summary(), None, "no summary.json: unfinished");
+        let failed = Summary::failed("r", "loss became NaN", &[]);
+        run.write_summary(&failed).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(run.summary()).unwrap()).unwrap();
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["final_test_acc"], serde_json::Value::Null, "NaN is written as null");
+        let back = run.read_summary().unwrap();
+        assert_eq!(back.status, RunStatus::Failed);
+        assert!(back.final_test_acc.is_nan() && !back.is_finished());
+        let finished = serde_json::to_string(&Summary { status: RunStatus::Finished, final_test_acc: 0.5, ..failed }).unwrap();
+        assert!(finished.contains(r#""status":"finished""#), "{finished}");
+        std::fs::write(run.summary(), finished.replace(r#""finished""#, r#""running""#)).unwrap();
+        assert_eq!(run.read_summary(), None, "an unknown status is not a summary");
+    }
 
     #[test]
     fn a_directory_without_config_json_is_not_a_run_and_says_so() {

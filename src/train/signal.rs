@@ -6,6 +6,7 @@
 //! corrupted the heap ("double free or corruption", exit 134; issue 12). So the signals
 //! are blocked in the installing thread, which every libtorch worker thread inherits,
 //! and left open only on one idle thread that exists to receive them.
+use crate::exit::Exit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -23,10 +24,11 @@ pub enum Stop {
 }
 
 impl Stop {
-    pub fn exit_code(self) -> u8 {
+    /// The exit status of a run stopped by this signal.
+    pub fn exit(self) -> Exit {
         match self {
-            Stop::Interrupt => 130,
-            Stop::Terminate => 143,
+            Stop::Interrupt => Exit::Interrupted,
+            Stop::Terminate => Exit::Terminated,
         }
     }
 }
@@ -47,8 +49,8 @@ impl StopFlags {
                 use signal_hook::consts::{SIGINT, SIGTERM};
                 // Order matters: the conditional shutdown must see the flag set by the
                 // first signal, so it is registered before the flag itself.
-                for (sig, flag, code) in [(SIGINT, &flags.int, 130), (SIGTERM, &flags.term, 143)] {
-                    let _ = signal_hook::flag::register_conditional_shutdown(sig, code, flag.clone());
+                for (sig, flag, stop) in [(SIGINT, &flags.int, Stop::Interrupt), (SIGTERM, &flags.term, Stop::Terminate)] {
+                    let _ = signal_hook::flag::register_conditional_shutdown(sig, stop.exit().code().into(), flag.clone());
                     let _ = signal_hook::flag::register(sig, flag.clone());
                 }
                 let mut routed = vec![SIGINT, SIGTERM];

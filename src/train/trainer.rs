@@ -9,7 +9,7 @@ use super::evaluate::{evaluate, Evaluation};
 use super::grads::{self, NormEntry, TimeGrads};
 use super::log::{LogPosition, RunLog};
 use super::rows::{GradRow, StepRow};
-use super::run::{EpochMetrics, RunDir, Summary};
+use super::run::{EpochMetrics, RunDir, RunStatus, Summary};
 use super::schedule;
 use super::signal::Stop;
 use super::splits::{select_data, DeviceSplits};
@@ -409,7 +409,7 @@ impl<'a> Trainer<'a> {
         let best = &self.state.best;
         let summary = Summary {
             name: self.opts.name.clone(),
-            status: "finished".into(),
+            status: RunStatus::Finished,
             epochs_run: self.history.len(),
             final_test_acc: last.test_acc,
             final_test_loss: last.test_loss,

@@ -103,9 +103,23 @@ mod fixtures {
     /// A run directory like `imdb-rnn train --layers 3 --grad-every 1` writes, small.
     pub(super) fn fake_run(dir: &Path, name: &str, with_val: bool, with_grads: bool) {
         fs::create_dir_all(dir).unwrap();
-        let config =
-            format!(r#"{{"name":"{name}","config":{{"model":{{"recurrent":{{"cell":"lstm","num_layers":3,"hidden_size":32,"bidirectional":false}}}}}}}}"#);
-        fs::write(dir.join("config.json"), config).unwrap();
+        let args = crate::train::config::TrainArgs { layers: Some(3), hidden: Some(32), ..Default::default() };
+        let record = crate::train::run::RunRecord {
+            name: name.into(),
+            imdb_rnn: String::new(),
+            git: String::new(),
+            libtorch: String::new(),
+            cuda_available: false,
+            cudnn_version: None,
+            device: "Cpu".into(),
+            archive: String::new(),
+            train_reviews: 0,
+            val_reviews: 0,
+            test_reviews: 0,
+            cpu: None,
+            config: crate::train::config::TrainConfig::resolve(&args, None).unwrap(),
+        };
+        crate::train::run::RunDir::new(dir).write_config(&record).unwrap();
         let mut metrics = String::from("epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s\n");
         for e in 1..=5 {
             let loss = 0.7 / (e * e) as f64;

@@ -1,12 +1,13 @@
 //! What the figures read from a run directory: metrics.csv, grads_epoch.csv,
-//! grads_time.csv and the names in config.json, with one-line errors naming the file.
+//! grads_time.csv and the names in config.json (through [`RunDir`]), with one-line errors naming the file.
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::train::run::{read_metrics, EpochMetrics};
+use crate::model::recurrent::RecurrentConfig;
+use crate::train::run::{read_metrics, EpochMetrics, RunDir};
 
 /// Mean ‖dL/dx_t‖ per position of one epoch of grads_time.csv (the last one by default),
 /// positions from the start or, with `from_end`, back from the last real token. Positions
@@ -58,44 +59,29 @@ pub(super) struct TimeRow {
     count_from_end: f64,
 }
 
-/// What config.json says about a run, for titles and legends. Missing or unreadable
-/// fields are left empty: a figure is still worth drawing without them.
+/// What config.json says about a run, for titles and legends. A missing or unreadable
+/// config.json leaves them empty: a figure is still worth drawing without them.
 #[derive(Debug, Default)]
 pub(super) struct RunInfo {
     pub(super) name: String,
-    cell: Option<String>,
-    layers: Option<i64>,
-    hidden: Option<i64>,
-    bidirectional: bool,
+    recurrent: Option<RecurrentConfig>,
 }
 
 impl RunInfo {
     pub(super) fn read(run_dir: &Path) -> RunInfo {
         let dir_name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| run_dir.display().to_string());
-        let json: serde_json::Value = std::fs::read_to_string(run_dir.join("config.json")).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
-        let rec = &json["config"]["model"]["recurrent"];
-        RunInfo {
-            name: json["name"].as_str().filter(|s| !s.is_empty()).map(str::to_string).unwrap_or(dir_name),
-            cell: rec["cell"].as_str().map(str::to_string),
-            layers: rec["num_layers"].as_i64(),
-            hidden: rec["hidden_size"].as_i64(),
-            bidirectional: rec["bidirectional"].as_bool().unwrap_or(false),
+        match RunDir::new(run_dir).read_config() {
+            Ok(record) => RunInfo { name: Some(record.name).filter(|n| !n.is_empty()).unwrap_or(dir_name), recurrent: Some(record.config.model.recurrent) },
+            Err(_) => RunInfo { name: dir_name, recurrent: None },
         }
     }
 
     /// "LSTM, 3 layers, hidden 32", or "" when config.json said nothing.
     pub(super) fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(cell) = &self.cell {
-            parts.push(cell.to_uppercase());
-        }
-        if let Some(l) = self.layers {
-            parts.push(format!("{l} layer{}", if l == 1 { "" } else { "s" }));
-        }
-        if let Some(h) = self.hidden {
-            parts.push(format!("hidden {h}"));
-        }
-        if self.bidirectional {
+        let Some(r) = &self.recurrent else { return String::new() };
+        let l = r.num_layers;
+        let mut parts = vec![r.cell.name().to_uppercase(), format!("{l} layer{}", if l == 1 { "" } else { "s" }), format!("hidden {}", r.hidden_size)];
+        if r.bidirectional {
             parts.push("bidirectional".into());
         }
         parts.join(", ")
