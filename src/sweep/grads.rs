@@ -47,9 +47,6 @@ pub fn parse_cells(text: &str) -> Result<Vec<Cell>> {
 /// A finished run of a study: its cell, depth and directory.
 pub type StudyRun = (Cell, i64, PathBuf);
 
-/// A labelled curve of ‖dL/dx_t‖ against t: `(label, [(t, norm)])`.
-pub type TimeSeries = (String, Vec<(i64, f64)>);
-
 /// The study's points: `base` with gradients logged every step (unless it says
 /// otherwise), for each cell and depth, in `study/<cell>-l<depth>`.
 pub fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i64]) -> Vec<(Cell, i64, Point)> {
@@ -167,6 +164,9 @@ pub fn study_figures(study: &Path, runs: &[StudyRun]) -> Result<Vec<PathBuf>> {
 pub fn depth_points(runs: &[StudyRun]) -> Result<Vec<plots::DepthPoint>> {
     runs.iter().map(|(c, d, dir)| Ok(plots::DepthPoint { cell: c.name().into(), depth: *d, first_layer_norm: plots::read_first_layer_norm(dir)? })).collect()
 }
+
+/// A labelled ‖dL/dx_t‖ profile: (position, mean norm) pairs.
+pub type TimeSeries = (String, Vec<(i64, f64)>);
 
 /// Each run's last-epoch ‖dL/dx_t‖ profile, labelled `<cell> depth <d>`.
 pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<TimeSeries>> {

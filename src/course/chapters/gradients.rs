@@ -6,7 +6,7 @@ use crate::course::plan;
 use crate::course::sections::Section;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
-use crate::sweep::grads::{depth_points, time_series, write_grads_by_depth, StudyRun};
+use crate::sweep::grads::{depth_points, time_series, write_grads_by_depth, StudyRun, TimeSeries};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,7 +35,7 @@ pub const NO_TIME_PROFILE: &str = "No gradient reached the input embedding at an
 
 /// Whether any position of any profile got a gradient above zero (else there is nothing
 /// to draw on a log scale).
-pub fn any_positive(series: &[(String, Vec<(i64, f64)>)]) -> bool {
+pub fn any_positive(series: &[TimeSeries]) -> bool {
     series.iter().any(|(_, points)| points.iter().any(|(_, v)| *v > 0.0 && v.is_finite()))
 }
 
