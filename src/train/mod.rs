@@ -7,6 +7,7 @@ pub mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod defaults;
+pub mod device;
 pub mod evaluate;
 pub mod grads;
 pub mod log;
