@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod infer;
 pub mod model;
 pub mod report;
+pub mod runtime;
 pub mod sweep;
 pub mod train;
 pub mod util;

@@ -9,7 +9,7 @@ pub mod results;
 pub mod sections;
 
 use crate::cli::CourseArgs;
-use crate::cmd::DataCache;
+use crate::data::source::DataCache;
 use crate::exit::Exit;
 use crate::sweep::grid::{parse_shard, take_shard};
 use crate::sweep::point::{is_finished, refuse_changed_options};

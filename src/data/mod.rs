@@ -5,6 +5,7 @@ pub mod imdb;
 mod interner;
 pub mod prepare;
 pub mod report;
+pub mod source;
 mod threaded_reader;
 pub mod tokenize;
 pub mod vocab;

@@ -2,7 +2,7 @@
 //! logged, their per-epoch norms gathered into grads_by_depth.csv, and the study's
 //! figures (first-layer norm against depth, ‖dL/dx_t‖ over time, learning curves).
 use super::point::{is_finished, run_all, Point, PointStatus, RunAll};
-use crate::cmd::DataCache;
+use crate::data::source::DataCache;
 use crate::exit::Exit;
 use crate::model::recurrent::Cell;
 use crate::report::plots;

@@ -1,10 +1,10 @@
 //! One point of a sweep (or of a study, or of the course) run with the sweep's rules:
 //! skip it when finished, resume it when interrupted, record its failure, never let two
 //! processes train it; and a list of points run one after another on shared data.
-use crate::cmd::train::train_prepared;
-use crate::cmd::DataCache;
+use crate::data::source::DataCache;
 use crate::exit::Exit;
 use crate::train::config::{first_difference, TrainArgs, TrainConfig};
+use crate::train::launch::train_prepared;
 use crate::train::run::{RunDir, Summary};
 use crate::train::signal::StopFlags;
 use crate::train::Outcome;

@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod device;
 pub mod evaluate;
 pub mod grads;
+pub mod launch;
 pub mod log;
 pub mod rows;
 pub mod run;

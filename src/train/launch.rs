@@ -1,0 +1,115 @@
+//! One run from a resolved configuration and loaded data to its directory: the directory
+//! checked (never overwritten, resumed only with the same options), config.json and the
+//! vocabulary written, the training run, and its figures drawn.
+use super::config::{self, TrainConfig};
+use super::run::{RunDir, RunRecord};
+use super::signal::StopFlags;
+use super::{Outcome, RunOptions};
+use crate::data::glove::GloveMatrix;
+use crate::train;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+/// Trains on already prepared data.
+#[allow(clippy::too_many_arguments)]
+pub fn train_prepared(
+    cfg: &TrainConfig,
+    name: &str,
+    dir: &Path,
+    archive: &Path,
+    data: &crate::data::prepare::Prepared,
+    glove: Option<&GloveMatrix>,
+    resume: bool,
+    progress: bool,
+    stop: StopFlags,
+) -> Result<Outcome> {
+    let cfg = &config_for_data(cfg, data);
+    let run_dir = RunDir::new(dir);
+    check_run_dir(&run_dir, cfg, resume)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    crate::util::remove_stale_temp_files(dir);
+    let selected = train::select_data(cfg, data);
+    let steps_per_epoch = selected.train.len().div_ceil(cfg.batch_size);
+    if cfg.grad_every > steps_per_epoch {
+        bail!(
+            "--grad-every {} is more than the {steps_per_epoch} steps of an epoch ({} training reviews, batch size {}): some epochs would log no gradient; use at most {steps_per_epoch}",
+            cfg.grad_every,
+            selected.train.len(),
+            cfg.batch_size
+        );
+    }
+    if let Some(g) = glove {
+        if progress {
+            eprintln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
+        }
+    }
+    let cpu = crate::cpu::configure(cfg.denormals, cfg.threads);
+    run_dir.write_config(&run_record(cfg, name, archive, &selected, cpu)?)?;
+    crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
+    let opts = RunOptions { resume, progress, stop, name: name.into() };
+    let outcome = train::train(cfg, data, glove, &run_dir, &opts)?;
+    if matches!(outcome, Outcome::Finished(_)) {
+        // The run's figures (learning curves, gradient heatmap and profile), so a user
+        // can look without another command. A figure that fails must not fail the run.
+        if let Err(e) = crate::report::plots::plot_run(dir) {
+            eprintln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", dir.display());
+        }
+    }
+    Ok(outcome)
+}
+
+/// `cfg` as the data shapes it: the embedding has a row per id the data really has
+/// (fewer than --vocab-size + 2 when the corpus has fewer distinct words), and a
+/// `--subset` larger than the data is recorded as what is used, not what was asked for.
+fn config_for_data(cfg: &TrainConfig, data: &crate::data::prepare::Prepared) -> TrainConfig {
+    let mut cfg = cfg.clone();
+    cfg.model.vocab_size = data.vocab.len() as i64;
+    if let Some(n) = cfg.subset {
+        let largest = data.train.len().max(data.test.len());
+        if n > largest {
+            eprintln!(
+                "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
+                data.train.len(),
+                data.test.len()
+            );
+            cfg.subset = Some(largest);
+        }
+    }
+    cfg
+}
+
+/// `--resume` continues a run of the same options only; without it an existing run is
+/// never overwritten.
+fn check_run_dir(run_dir: &RunDir, cfg: &TrainConfig, resume: bool) -> Result<()> {
+    let dir = &run_dir.dir;
+    if resume {
+        let record = run_dir.read_config_or(|| format!("--resume: {} has no config.json; start the run without --resume", dir.display()))?;
+        if record.config != *cfg {
+            let what = config::first_difference(&record.config, cfg, &[]).unwrap_or_else(|| "an option differs".into());
+            bail!("--resume: {} was trained with other options ({what}); use the same options, or another --name", dir.display());
+        }
+    } else if run_dir.is_run() {
+        bail!("run directory {} already exists; pass --resume to continue it, or choose another --name", dir.display());
+    }
+    Ok(())
+}
+
+/// config.json of a run about to train on `selected`.
+fn run_record(cfg: &TrainConfig, name: &str, archive: &Path, selected: &train::RunData, cpu: crate::cpu::CpuRuntime) -> Result<RunRecord> {
+    let info = crate::runtime::Info::gather();
+    Ok(RunRecord {
+        name: name.into(),
+        imdb_rnn: info.imdb_rnn.into(),
+        git: info.git.into(),
+        libtorch: info.libtorch.into(),
+        cuda_available: info.cuda_available,
+        cudnn_version: info.cudnn_version,
+        device: format!("{:?}", cfg.device.device()?),
+        archive: archive.display().to_string(),
+        train_reviews: selected.train.len(),
+        val_reviews: selected.val.as_ref().map_or(0, |v| v.len()),
+        test_reviews: selected.test.len(),
+        cpu: Some(cpu),
+        config: cfg.clone(),
+    })
+}
