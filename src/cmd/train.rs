@@ -58,6 +58,9 @@ pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
     let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
     let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
+    if matches!(outcome, Outcome::Finished(_)) {
+        crate::report::plots::plot_finished_run(&dir);
+    }
     report_outcome(outcome, &dir, args.output.json)
 }
 

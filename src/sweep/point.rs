@@ -64,7 +64,10 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
         train_prepared(&cfg, name, dir, loaded.archive, loaded.data, loaded.glove, resume, progress, stop.clone())
     })();
     match result {
-        Ok(Outcome::Finished(_)) => Ok(PointStatus::Finished),
+        Ok(Outcome::Finished(_)) => {
+            crate::report::plots::plot_finished_run(dir);
+            Ok(PointStatus::Finished)
+        }
         Ok(Outcome::Stopped(s)) => Ok(PointStatus::Stopped(s.exit())),
         Ok(Outcome::Diverged(msg)) => Ok(PointStatus::Failed(msg)),
         Err(e) => {

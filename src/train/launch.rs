@@ -1,6 +1,6 @@
 //! One run from a resolved configuration and loaded data to its directory: the directory
 //! checked (never overwritten, resumed only with the same options), config.json and the
-//! vocabulary written, the training run, and its figures drawn.
+//! vocabulary written, and the training run (its callers draw its figures: `report`).
 use super::config::{self, TrainConfig};
 use super::run::{RunDir, RunRecord};
 use super::signal::StopFlags;
@@ -47,15 +47,7 @@ pub fn train_prepared(
     run_dir.write_config(&run_record(cfg, name, archive, &selected, cpu)?)?;
     crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
     let opts = RunOptions { resume, progress, stop, name: name.into() };
-    let outcome = train::train(cfg, data, glove, &run_dir, &opts)?;
-    if matches!(outcome, Outcome::Finished(_)) {
-        // The run's figures (learning curves, gradient heatmap and profile), so a user
-        // can look without another command. A figure that fails must not fail the run.
-        if let Err(e) = crate::report::plots::plot_run(dir) {
-            eprintln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", dir.display());
-        }
-    }
-    Ok(outcome)
+    train::train(cfg, data, glove, &run_dir, &opts)
 }
 
 /// `cfg` as the data shapes it: the embedding has a row per id the data really has

@@ -24,6 +24,14 @@ pub use gradients::{grad_heatmap, grad_over_time, grad_vs_depth, DepthPoint};
 use run_files::{distinct_epochs, read_time_rows, spread, time_profile};
 pub use run_files::{read_first_layer_norm, read_time_profile};
 
+/// A finished run's figures, so a user can look without another command: a figure that
+/// fails is a warning on stderr, never a failed run.
+pub fn plot_finished_run(run_dir: &Path) {
+    if let Err(e) = plot_run(run_dir) {
+        eprintln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", run_dir.display());
+    }
+}
+
 /// Writes learning_curves.png, and grad_heatmap.png and grad_time.png when the run logged
 /// gradients, into the run directory; returns the paths written. grad_time.png shows
 /// ‖dL/dx_t‖ back from the last real token for up to six epochs spread over the run.
