@@ -91,13 +91,20 @@ fn the_depth_study_trains_each_cell_and_depth_once_and_draws_its_figures() {
     imdb_rnn(&home).args(["grads", "--depth", "0..2"]).assert().code(1).stderr(predicates::str::starts_with("imdb-rnn: --depth 0..2: expected a range"));
 }
 
-#[test]
-fn plot_and_report_turn_run_directories_into_figures_and_one_html_file() {
+/// A tempdir with two runs trained on the learnable fixture under `runs/`: `a` logging
+/// gradients every 2 steps, `b` with another seed. Returns (tempdir, data home, runs root).
+fn two_trained_runs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 40);
     let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
     train(&home, &archive, &runs, "a", &["--grad-every", "2"]);
     train(&home, &archive, &runs, "b", &["--seed", "1"]);
+    (tmp, home, runs)
+}
+
+#[test]
+fn plot_and_report_turn_run_directories_into_figures_and_one_html_file() {
+    let (tmp, home, runs) = two_trained_runs();
     let overlay = tmp.path().join("overlay.png");
     imdb_rnn(&home).arg("plot").arg(runs.join("a")).arg(runs.join("b")).arg("--overlay").arg(&overlay).assert().success();
     for f in [runs.join("a/learning_curves.png"), runs.join("a/grad_heatmap.png"), runs.join("b/learning_curves.png"), overlay] {
@@ -125,11 +132,7 @@ fn json_paths(value: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn plot_and_report_with_json_list_every_file_they_wrote() {
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = learnable_archive(tmp.path(), 40);
-    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
-    train(&home, &archive, &runs, "a", &["--grad-every", "2"]);
-    train(&home, &archive, &runs, "b", &["--seed", "1"]);
+    let (tmp, home, runs) = two_trained_runs();
     let overlay = tmp.path().join("overlay.png");
     let plot = |json: bool| {
         let mut cmd = imdb_rnn(&home);
