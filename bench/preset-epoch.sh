@@ -33,7 +33,8 @@ epoch() {   # epoch NAME BIN ARGS... -> seconds of a one-epoch run
         --runs-dir "$OUT/runs" --name "$name" "$@" > /dev/null
     tail -1 "$OUT/runs/$name/metrics.csv" | awk -F, '{print $9}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# shellcheck source=alternate.sh
+source bench/alternate.sh
 
 # label | binary | flags
 CASES=(
@@ -41,18 +42,7 @@ CASES=(
     "now: BiGRU max 800, unpacked, bucketed|$BIN|$SHAPE"
     "now: configs/best.toml (BiGRU meanmax 800, dropouts, AdamW, cosine)|$BIN|--config configs/best.toml --glove $GLOVE"
 )
-echo "$(date -u '+%F %T UTC') THREADS=$THREADS SUBSET=$SUBSET REPEATS=$REPEATS load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/runs.txt"
-declare -A secs
-for i in $(seq "$REPEATS"); do
-    for c in "${!CASES[@]}"; do
-        IFS='|' read -r label bin flags <<< "${CASES[$c]}"
-        # shellcheck disable=SC2086
-        s=$(epoch "case$c-$i" "$bin" $flags)
-        secs[$c]+="$s "
-        echo "$i | $label | $s" | tee -a "$OUT/runs.txt"
-    done
-done
-echo "end $(date -u '+%F %T UTC') load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/runs.txt"
+alternate "THREADS=$THREADS SUBSET=$SUBSET REPEATS=$REPEATS"
 {
     echo "| $SUBSET reviews, THREADS=$THREADS, median of $REPEATS | s/epoch | vs before |"
     echo "|---|---:|---:|"

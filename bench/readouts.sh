@@ -36,7 +36,8 @@ epoch() {   # epoch NAME BIN ARGS... -> "seconds test_accuracy" of a one-epoch G
         --runs-dir "$OUT/runs" --name "$name" "$@" > /dev/null
     tail -1 "$OUT/runs/$name/metrics.csv" | awk -F, '{print $9, $7}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# shellcheck source=alternate.sh
+source bench/alternate.sh
 
 # label | binary | flags
 CASES=(
@@ -47,18 +48,7 @@ CASES=(
     "now: last 200, unpacked, bucketed|$BIN|--readout last --max-len 200"
     "now: final 200 (course)|$BIN|--readout final --max-len 200"
 )
-echo "$(date -u '+%F %T UTC') THREADS=$THREADS SUBSET=$SUBSET REPEATS=$REPEATS load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/runs.txt"
-declare -A secs
-for i in $(seq "$REPEATS"); do
-    for c in "${!CASES[@]}"; do
-        IFS='|' read -r label bin flags <<< "${CASES[$c]}"
-        # shellcheck disable=SC2086
-        r=$(epoch "case$c-$i" "$bin" $flags)
-        secs[$c]+="${r%% *} "
-        echo "$i | $label | $r" | tee -a "$OUT/runs.txt"
-    done
-done
-echo "end $(date -u '+%F %T UTC') load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/runs.txt"
+alternate "THREADS=$THREADS SUBSET=$SUBSET REPEATS=$REPEATS"
 {
     echo "| GRU 1x128, $SUBSET reviews, THREADS=$THREADS, median of $REPEATS | s/epoch | vs before, same max-len | vs final 200 |"
     echo "|---|---:|---:|---:|"
