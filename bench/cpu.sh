@@ -3,6 +3,8 @@
 # against the course's PyTorch pipeline (bench/reference.py) run as the notebook runs it
 # (no flush) and with torch.set_flush_denormal(True), side by side in one run.
 #
+#   bench/cpu.sh spin                                       # OpenMP spin policies, 1 and 2 threads, vs reference
+#   bench/cpu.sh pairs                                      # two at once: by hand, short spin, a share each
 #   BIN_BEFORE=/tmp/imdb-rnn-before bench/cpu.sh epochs    # first and steady epochs
 #   BIN_BEFORE=/tmp/imdb-rnn-before bench/cpu.sh pair      # two trainings at once
 #   BIN_BEFORE=/tmp/imdb-rnn-before bench/cpu.sh course    # course LSTM, full data, end to end
@@ -13,7 +15,8 @@
 # flushing, e.g. main at 03251d0; without one, BIN with --denormals keep stands in),
 # "ref" = reference.py, "ref+flush" = reference.py --flush-denormal.
 # Settings (environment): IMDB, SUBSET [2000], EPOCHS [3], CELLS ["rnn lstm gru"],
-# THREADS [1] (both sides), BIN [target/release/imdb-rnn], BIN_BEFORE, OUT [new temp dir].
+# THREADS [1] (both sides), SPIN_THREADS ["1 2"] (spin), SPIN (GOMP_SPINCOUNT for "ours";
+# unset: libgomp's default), BIN [target/release/imdb-rnn], BIN_BEFORE, OUT [new temp dir].
 # Every run's line goes to $OUT/runs.txt as it finishes, the tables to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +40,7 @@ export IMDB_RNN_HOME="$OUT/home"
 threads_env() { if [ -n "$THREADS" ]; then OMP_NUM_THREADS=$THREADS "$@"; else env -u OMP_NUM_THREADS "$@"; fi; }
 log() { echo "$*" | tee -a "$OUT/runs.txt" >&2; }
 log "$(date -u '+%F %T UTC') $* THREADS=$THREADS SUBSET=$SUBSET EPOCHS=$EPOCHS load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "CPU:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|amx_tile|amx_bf16)$' | tr '\n' ' ')"
 
 # ours SIDE NAME ARGS... -> prints "wall epoch1 steady test_acc" (steady: mean of epochs 2..)
 ours() {
@@ -48,7 +52,7 @@ ours() {
     rm -rf "$OUT/runs/$name"
     local t0 t1
     t0=$(date +%s.%N)
-    threads_env "$bin" train --imdb "$IMDB" --device cpu --quiet --runs-dir "$OUT/runs" --name "$name" "${extra[@]}" "$@" >/dev/null
+    threads_env env -u GOMP_SPINCOUNT ${SPIN:+GOMP_SPINCOUNT=$SPIN} "$bin" train --imdb "$IMDB" --device cpu --quiet --runs-dir "$OUT/runs" --name "$name" "${extra[@]}" "$@" >/dev/null
     t1=$(date +%s.%N)
     awk -F, -v wall="$(echo "$t1 - $t0" | bc)" 'NR > 1 {s[NR - 1] = $9; acc = $7; n = NR - 1}
         END {st = 0; for (i = 2; i <= n; i++) st += s[i]; printf "%.1f %.2f %.2f %.4f\n", wall, s[1], (n > 1 ? st / (n - 1) : 0), acc}' \
@@ -112,6 +116,54 @@ pair() {
         p1=$(cat "$OUT/p1") p2=$(cat "$OUT/p2")
         log "pair $side alone $alone together $p1 $p2"
         echo "| $side | $alone | $p1 / $p2 | $(ratio "$(echo "($p1 + $p2) / 2" | bc -l)" "$alone") |"
+    done
+}
+
+# The OpenMP spin policy of a training alone, at 1 and 2 threads, against the reference
+# with and without flushing: steady epoch seconds (epochs 2..), same run.
+spin() {
+    local t cell
+    for t in ${SPIN_THREADS:-1 2}; do
+        echo "| cell, $SUBSET reviews, $EPOCHS epochs, $t thread(s) | libgomp's spin (default) | GOMP_SPINCOUNT=1000 | ref | ref+flush | default/ref+flush | 1000/ref+flush | default/ref |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        for cell in $CELLS; do
+            local args=(--cell "$cell" --epochs "$EPOCHS" --subset "$SUBSET") d s r f
+            d=$(THREADS=$t ours after "d-$cell-$t" "${args[@]}"); log "$cell t$t default $d"
+            s=$(THREADS=$t SPIN=1000 ours after "s-$cell-$t" "${args[@]}"); log "$cell t$t spin1000 $s"
+            r=$(THREADS=$t ref 0 "${args[@]}"); log "$cell t$t ref $r"
+            f=$(THREADS=$t ref 1 "${args[@]}"); log "$cell t$t ref+flush $f"
+            local dv sv rv fv
+            dv=$(cut -d' ' -f3 <<<"$d") sv=$(cut -d' ' -f3 <<<"$s") rv=$(cut -d' ' -f3 <<<"$r") fv=$(cut -d' ' -f3 <<<"$f")
+            echo "| $cell | $dv | $sv | $rv | $fv | $(ratio "$dv" "$fv") | $(ratio "$sv" "$fv") | $(ratio "$dv" "$rv") |"
+        done
+    done
+}
+
+# Two trainings at once against one alone (libgomp's spin, every core): by hand with every
+# core each, by hand with the short spin, and as the project's workers start them (a share
+# of the cores each, `--jobs`). Whole-process wall seconds.
+pairs() {
+    local cores cell
+    cores=$(nproc)
+    local share=$((cores / 2 > 0 ? cores / 2 : 1))
+    echo "| cell, $SUBSET reviews, $EPOCHS epochs | one alone ($cores threads), s | two at once, $cores threads each | the same, GOMP_SPINCOUNT=1000 | two at once, $share thread(s) each (--jobs 2) | ratios to alone |"
+    echo "|---|---:|---:|---:|---:|---|"
+    for cell in $CELLS; do
+        local args=(--cell "$cell" --epochs "$EPOCHS" --subset "$SUBSET") alone row=() ratios=()
+        alone=$(THREADS=$cores ours after "alone-$cell" "${args[@]}" | cut -d' ' -f1)
+        local variant
+        for variant in "$cores:" "$cores:1000" "$share:"; do
+            local t=${variant%%:*} sp=${variant#*:}
+            THREADS=$t SPIN=$sp ours after "p1-$cell" "${args[@]}" | cut -d' ' -f1 >"$OUT/p1" &
+            THREADS=$t SPIN=$sp ours after "p2-$cell" "${args[@]}" | cut -d' ' -f1 >"$OUT/p2"
+            wait
+            local p1 p2
+            p1=$(cat "$OUT/p1") p2=$(cat "$OUT/p2")
+            log "pairs $cell threads $t spin ${sp:-default}: alone $alone, together $p1 $p2"
+            row+=("$p1 / $p2")
+            ratios+=("$(ratio "$(echo "($p1 + $p2) / 2" | bc -l)" "$alone")")
+        done
+        echo "| $cell | $alone | ${row[0]} | ${row[1]} | ${row[2]} | ${ratios[*]} |"
     done
 }
 

@@ -66,6 +66,8 @@ pub struct GradsArgs {
     pub depth: String,
     #[command(flatten)]
     pub train: TrainArgs,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
     /// Study directory name inside --runs-dir [default: grads-<cells>-d<depths>].
     #[arg(long)]
     pub name: Option<String>,
@@ -98,6 +100,8 @@ pub struct SweepArgs {
     /// Run again the points recorded as failed.
     #[arg(long)]
     pub retry_failed: bool,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
     /// Sweep directory name inside --runs-dir.
     #[arg(long, default_value = "sweep")]
     pub name: String,
@@ -111,13 +115,14 @@ pub struct SweepArgs {
 
 #[derive(Args, Debug)]
 pub struct CourseArgs {
-    /// quick: a seeded 2,000 reviews of each split, 3 epochs, hidden 64 (minutes on a CPU);
-    /// full: the course's settings on all 50,000 reviews.
-    #[arg(long, value_enum, default_value = "quick")]
+    /// How much to train: the course's settings, or smaller ones that show its findings
+    /// on a CPU (the report names every departure from the course).
+    #[arg(long, value_enum, default_value = "cpu")]
     pub scale: crate::course::plan::Scale,
-    /// Seeds per model (0..N-1); with more than one, tables show mean ± std.
-    #[arg(long, default_value_t = 1)]
-    pub seeds: u64,
+    /// Seeds per model (0..N-1); with more than one, tables show mean ± std and the
+    /// readings tell findings from seed noise [default: 3 at the cpu scale, else 1].
+    #[arg(long)]
+    pub seeds: Option<u64>,
     /// Sections to write (and runs to run), comma-separated: prep, q1-q2, q3, q4-q5, q6,
     /// q7-q8, q9-q11, beyond, or questions such as q7 or q9-q11 [default: all].
     #[arg(long, value_name = "SECTION[,SECTION...]")]
@@ -137,6 +142,8 @@ pub struct CourseArgs {
     /// Run again the runs recorded as failed.
     #[arg(long)]
     pub retry_failed: bool,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
     /// Course directory name inside --runs-dir [default: course-<scale>].
     #[arg(long)]
     pub name: Option<String>,
@@ -194,6 +201,25 @@ pub struct ReportArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub output: JsonArgs,
+}
+
+/// `--jobs`, shared by the commands that train many runs (sweep, grads, course).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct JobsArgs {
+    /// Train N runs at once, in N worker processes with cores / N CPU threads each (unless
+    /// --threads says otherwise); the results are those of a sequential run with the same
+    /// --threads.
+    #[arg(long, short = 'j', default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Set on the worker processes that --jobs starts: the worker's index.
+    #[arg(long, hide = true, value_name = "I")]
+    pub job_worker: Option<usize>,
+}
+
+impl JobsArgs {
+    pub fn jobs(&self) -> crate::sweep::jobs::Jobs {
+        crate::sweep::jobs::Jobs::new(self.jobs as usize, self.job_worker)
+    }
 }
 
 /// `--runs-dir`, the root of the run directories; shared by the commands that write

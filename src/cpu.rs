@@ -4,15 +4,15 @@
 //! Why: while a model sits at chance, its backward pass is full of subnormal floats
 //! (vanishing gradients, literally) and x86 cores compute on them many times slower;
 //! flushing them made the vanishing-gradient phase 8-10x faster with identical losses
-//! (BENCHMARKS.md). And libgomp's default spin-waiting turns two processes sharing the
-//! cores into a crawl (each team spins for a descheduled teammate).
+//! (BENCHMARKS.md). And libgomp's spin-waiting turns two processes that each use every
+//! core into a crawl (each team spins for a descheduled teammate).
 //!
 //! Threads inherit the floating-point control register from the thread that creates
 //! them, so the binary sets the default mode before libtorch exists (a `.preinit_array`
 //! hook in `main.rs` calls [`at_process_start`]); a run that asks for another mode gets it
 //! on the calling thread and on each thread of libtorch's OpenMP team ([`set_denormals`]).
-//! How idle OpenMP threads wait can only be set before libgomp initialises: the same
-//! hook does it.
+//! How idle OpenMP threads wait is libgomp's default (fastest for a training alone);
+//! trainings that share the cores get a share of the threads instead.
 use serde::{Deserialize, Serialize};
 
 /// What the CPU does with subnormal floats (|x| < 1.2e-38 in f32).
@@ -35,55 +35,21 @@ impl Denormals {
     }
 }
 
-/// How long an idle OpenMP worker spins before it sleeps, when the user has chosen
-/// neither `OMP_WAIT_POLICY` nor `GOMP_SPINCOUNT`: 1000 iterations (microseconds) instead
-/// of libgomp's 300,000. Measured on 2 cores (BENCHMARKS.md, "CPU throughput"): one
-/// training alone is as fast as with libgomp's default, and two at once take 2.2-2.4x the
-/// time of one alone instead of 4-9x (spinning for a descheduled teammate); a passive
-/// policy (no spinning) made a training alone 1.7x slower.
-pub const GOMP_SPINCOUNT: &std::ffi::CStr = c"GOMP_SPINCOUNT=1000";
-
 /// Runs before any shared library's initialiser (so before libtorch starts a thread):
 /// flushes subnormals on the main thread, which every thread created later inherits.
-/// Without `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT` in the environment, it runs the program
-/// again with [`GOMP_SPINCOUNT`] added: libgomp reads its environment in its own
-/// initialiser and libc's initialiser resets the environment after this hook, so a
-/// `setenv` here would be lost. The second start costs the loader's ~3 ms; no library
-/// has initialised yet.
+///
+/// How idle OpenMP threads wait is left to libgomp (it spins up to 300,000 iterations
+/// before sleeping, unless `GOMP_SPINCOUNT` or `OMP_WAIT_POLICY` say otherwise): a
+/// training alone runs fastest that way, 1.75-1.8x faster for RNN and GRU than with a
+/// short spin on an Intel Xeon (BENCHMARKS.md, "CPU throughput"). Spinning only hurts
+/// when more threads than cores compute at once; the project's own parallel launchers
+/// avoid that by giving each worker its share of the cores (`sweep::jobs`), and
+/// [`note_other_trainings`] tells a user who starts trainings side by side by hand.
 ///
 /// # Safety
-/// Call only from the `.preinit_array` hook, with the arguments the loader passes it.
-pub unsafe fn at_process_start(argv: *const *const libc::c_char, envp: *const *const libc::c_char) {
+/// Call only from the `.preinit_array` hook.
+pub unsafe fn at_process_start() {
     set_this_thread(Denormals::Flush);
-    if envp.is_null() || argv.is_null() || env_has(envp, c"OMP_WAIT_POLICY=") || env_has(envp, c"GOMP_SPINCOUNT=") {
-        return;
-    }
-    let mut n = 0;
-    while !(*envp.add(n)).is_null() {
-        n += 1;
-    }
-    let env = libc::malloc((n + 2) * std::mem::size_of::<*const libc::c_char>()) as *mut *const libc::c_char;
-    if env.is_null() {
-        return;
-    }
-    std::ptr::copy_nonoverlapping(envp, env, n);
-    *env.add(n) = GOMP_SPINCOUNT.as_ptr();
-    *env.add(n + 1) = std::ptr::null();
-    libc::execve(c"/proc/self/exe".as_ptr(), argv, env);
-    // No /proc (or no exec): go on under libgomp's default policy.
-    libc::free(env as *mut libc::c_void);
-}
-
-/// Whether an entry of the environment block `envp` starts with `prefix`.
-unsafe fn env_has(envp: *const *const libc::c_char, prefix: &std::ffi::CStr) -> bool {
-    let mut p = envp;
-    while !(*p).is_null() {
-        if std::ffi::CStr::from_ptr(*p).to_bytes().starts_with(prefix.to_bytes()) {
-            return true;
-        }
-        p = p.add(1);
-    }
-    false
 }
 
 /// What a run computed with, recorded in its config.json.
@@ -106,8 +72,9 @@ pub struct CpuRuntime {
 /// `threads` threads (libtorch's default when `None`), checks with [`probe_flushes`], and
 /// warns on stderr when the threads do not compute as asked.
 pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
-    if let Some(n) = threads {
-        tch::set_num_threads(n as i32);
+    match threads {
+        Some(n) => tch::set_num_threads(n as i32),
+        None => note_other_trainings(),
     }
     set_denormals(denormals);
     let state = CpuRuntime::now(denormals);
@@ -123,6 +90,49 @@ pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
         );
     }
     state
+}
+
+/// Says once, in one line, when other imdb-rnn trainings run on this machine while this
+/// one takes libtorch's default of one thread per core: together they oversubscribe the
+/// cores, and OpenMP's spin-waiting makes that several times slower than sharing them.
+fn note_other_trainings() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("GOMP_SPINCOUNT").is_some() || std::env::var_os("OMP_WAIT_POLICY").is_some() || std::env::var_os("OMP_NUM_THREADS").is_some() {
+        return;
+    }
+    let others = other_trainings();
+    if others == 0 {
+        return;
+    }
+    SAID.call_once(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let share = (cores / (others + 1)).max(1);
+        eprintln!(
+            "imdb-rnn: note: {others} other imdb-rnn training(s) run on this machine, each on all {cores} cores; give each --threads {share} (cores / trainings) so they do not slow each other down (README, \"CPU settings\")"
+        );
+    });
+}
+
+/// How many other imdb-rnn processes hold a lock on this machine (a run directory's,
+/// taken for as long as it trains): read from /proc/locks, 0 where there is none.
+pub fn other_trainings() -> usize {
+    let Ok(locks) = std::fs::read_to_string("/proc/locks") else { return 0 };
+    let is_imdb_rnn = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "imdb-rnn");
+    flock_holders(&locks, std::process::id()).into_iter().filter(|&pid| is_imdb_rnn(pid)).count()
+}
+
+/// The processes other than `me` holding a `flock` lock, from /proc/locks' text
+/// (`1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF`; waiters' lines have `->`).
+fn flock_holders(locks: &str, me: u32) -> std::collections::BTreeSet<u32> {
+    locks
+        .lines()
+        .filter(|line| !line.contains("->"))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(1) == Some(&"FLOCK")).then(|| fields.get(4)?.parse::<u32>().ok()).flatten()
+        })
+        .filter(|&pid| pid != me)
+        .collect()
 }
 
 impl CpuRuntime {
@@ -266,6 +276,17 @@ fn flush_bits_set() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_holders_are_read_from_proc_locks_without_waiters_or_this_process() {
+        let locks = "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF\n\
+                     1: -> FLOCK  ADVISORY  WRITE 5151 08:01:1234 0 EOF\n\
+                     2: POSIX  ADVISORY  WRITE 6161 08:01:99 0 EOF\n\
+                     3: FLOCK  ADVISORY  WRITE 77 08:01:555 0 EOF\n\
+                     4: FLOCK  ADVISORY  WRITE 4242 08:01:556 0 EOF\n";
+        assert_eq!(flock_holders(locks, 77).into_iter().collect::<Vec<_>>(), [4242]);
+        assert!(flock_holders("", 1).is_empty());
+    }
 
     #[test]
     fn a_mode_set_reaches_every_thread_of_the_libtorch_team() {

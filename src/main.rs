@@ -5,16 +5,14 @@ use imdb_rnn::{cli, cmd};
 use std::process::ExitCode;
 
 /// Runs before every shared library's initialiser, libgomp's and libtorch's included:
-/// flushes subnormal floats on the main thread (threads inherit it) and sets the OpenMP
-/// wait policy while libgomp has yet to read it (`imdb_rnn::cpu`).
+/// flushes subnormal floats on the main thread, which threads inherit (`imdb_rnn::cpu`).
 #[used]
 #[link_section = ".preinit_array"]
 static PREINIT: extern "C" fn(i32, *const *const std::ffi::c_char, *const *const std::ffi::c_char) = preinit;
 
-extern "C" fn preinit(_argc: i32, argv: *const *const std::ffi::c_char, envp: *const *const std::ffi::c_char) {
-    // SAFETY: the loader calls this once, before any other thread exists, with the
-    // process's argument and environment blocks.
-    unsafe { imdb_rnn::cpu::at_process_start(argv, envp) }
+extern "C" fn preinit(_argc: i32, _argv: *const *const std::ffi::c_char, _envp: *const *const std::ffi::c_char) {
+    // SAFETY: the loader calls this once, before any other thread exists.
+    unsafe { imdb_rnn::cpu::at_process_start() }
 }
 
 fn main() -> ExitCode {

@@ -12,11 +12,6 @@ fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) -
     cmd
 }
 
-/// metrics.csv without the wall-clock columns.
-fn metrics_without_timing(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(8).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n")
-}
-
 #[test]
 fn the_same_seed_gives_identical_metrics_twice_in_a_row() {
     let tmp = tempfile::tempdir().unwrap();

@@ -9,10 +9,6 @@ fn train(home: &Path, archive: &Path, runs: &Path, name: &str, extra: &[&str]) {
     imdb_rnn(home).arg("train").args(SMALL).args(extra).data_and_runs(archive, runs).args(["--name", name, "--quiet"]).assert().success();
 }
 
-fn metrics_without_timing(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(8).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n")
-}
-
 #[test]
 fn gradient_logging_does_not_change_training() {
     let tmp = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@ use crate::cli::GradsArgs;
 use crate::exit::Exit;
 pub use crate::sweep::grads::{is_study, redraw_study, GRADS_BY_DEPTH_HEADER};
 use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
+use crate::sweep::jobs::launch_workers_if_asked;
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Result};
@@ -22,8 +23,15 @@ pub fn run(args: &GradsArgs) -> Result<Exit> {
     let study = run_dir(&args.runs_dir, &name)?;
     let points = study_points(&study, &args.train, &cells, &depths);
     let stop = StopFlags::install();
+    let jobs = args.jobs.jobs();
+    if let Some(code) = launch_workers_if_asked(jobs, args.train.threads, "grads", &stop)? {
+        return Ok(code);
+    }
     let mut data = DataCache::new(&args.source);
-    let outcome = run_study(&points, &mut data, !args.source.quiet, &stop)?;
+    let outcome = run_study(&points, &mut data, !args.source.quiet, jobs.worker, &stop)?;
+    if jobs.worker.is_some() {
+        return Ok(if outcome.failed > 0 { Exit::SomeFailed } else { Exit::Success });
+    }
     if let Some(code) = outcome.stopped {
         eprintln!("imdb-rnn: stopped by signal; run the same command again to resume");
         return Ok(code);

@@ -4,6 +4,7 @@ use super::DataCache;
 use crate::cli::SweepArgs;
 use crate::exit::Exit;
 use crate::sweep::grid::{expand, parse_grid, parse_shard, point_name, read_sweep_file, take_shard};
+use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::refuse_changed_options;
 use crate::sweep::{run_all, Point, RunAll};
 use crate::train::config::TrainArgs;
@@ -49,8 +50,12 @@ pub fn run(args: &SweepArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     let stop = StopFlags::install();
+    let jobs = args.jobs.jobs();
+    if let Some(code) = launch_workers_if_asked(jobs, args.train.threads, "sweep", &stop)? {
+        return Ok(code);
+    }
     let mut data = DataCache::new(&args.source);
-    let opts = RunAll { label: "sweep", progress: !args.source.quiet, retry_failed: args.retry_failed };
+    let opts = RunAll { label: "sweep", progress: !args.source.quiet, retry_failed: args.retry_failed, worker: jobs.worker };
     let tally = run_all(&planned, &mut data, &opts, &stop, |p, status| {
         let word = status.describe();
         if args.output.json {

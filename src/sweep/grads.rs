@@ -74,9 +74,9 @@ pub struct StudyOutcome {
 }
 
 /// Runs the study's points (skipping finished ones, resuming interrupted ones).
-pub fn run_study(points: &[(Cell, i64, Point)], data: &mut DataCache, progress: bool, stop: &StopFlags) -> Result<StudyOutcome> {
+pub fn run_study(points: &[(Cell, i64, Point)], data: &mut DataCache, progress: bool, worker: Option<usize>, stop: &StopFlags) -> Result<StudyOutcome> {
     let list: Vec<Point> = points.iter().map(|(_, _, p)| p.clone()).collect();
-    let opts = RunAll { label: "grads", progress, retry_failed: false };
+    let opts = RunAll { label: "grads", progress, retry_failed: false, worker };
     let tally = run_all(&list, data, &opts, stop, |p, status| {
         match status {
             PointStatus::Busy => eprintln!("imdb-rnn grads: {} is running in another process; skipped", p.dir.display()),

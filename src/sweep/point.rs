@@ -94,7 +94,8 @@ pub fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
         return Ok(());
     };
     // The embedding rows come from the data, and a GloVe file sets the embedding size.
-    let mut ignore = vec!["model.vocab_size"];
+    // The threads are how fast, not what, a run computes (`--jobs` workers get a share).
+    let mut ignore = vec!["model.vocab_size", "threads"];
     if now.model.embedding.uses_glove() && args.emb_dim.is_none() {
         ignore.push("model.recurrent.input_size");
     }
@@ -112,6 +113,9 @@ pub struct RunAll<'a> {
     pub label: &'a str,
     pub progress: bool,
     pub retry_failed: bool,
+    /// Set in a `--jobs` worker: its index. A worker says only what it trains, on
+    /// stderr, and leaves the listing to the process that started it.
+    pub worker: Option<usize>,
 }
 
 /// What a list of points came to.
@@ -138,10 +142,12 @@ pub fn run_all(
 ) -> Result<Tally> {
     let mut tally = Tally::default();
     for (i, p) in points.iter().enumerate() {
-        if opts.progress {
+        if opts.progress && opts.worker.is_none() {
             eprintln!("imdb-rnn {} [{}/{}] {}", opts.label, i + 1, points.len(), p.dir.display());
         }
-        let status = run_point(&p.args, &p.name, &p.dir, data, opts.progress, opts.retry_failed, stop)?;
+        let bars = opts.progress && opts.worker.is_none();
+        let started = std::time::Instant::now();
+        let status = run_point(&p.args, &p.name, &p.dir, data, bars, opts.retry_failed, stop)?;
         match &status {
             PointStatus::Finished => tally.trained += 1,
             PointStatus::AlreadyDone => tally.skipped += 1,
@@ -149,7 +155,13 @@ pub fn run_all(
             PointStatus::Busy => tally.busy += 1,
             PointStatus::Stopped(code) => tally.stopped = Some(*code),
         }
-        report(p, &status)?;
+        match opts.worker {
+            None => report(p, &status)?,
+            Some(w) if !matches!(status, PointStatus::Busy | PointStatus::AlreadyDone) && opts.progress => {
+                eprintln!("imdb-rnn {} [job {w}] {}: {} ({:.0} s)", opts.label, p.dir.display(), status.describe(), started.elapsed().as_secs_f64());
+            }
+            Some(_) => {}
+        }
         if tally.stopped.is_some() {
             break;
         }

@@ -163,3 +163,9 @@ pub fn write_glove_fixture(dir: &Path) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A run's metrics.csv without its wall-clock columns (epoch_seconds, tokens_per_s): what
+/// two runs of one configuration must share.
+pub fn metrics_without_timing(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(8).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n")
+}
