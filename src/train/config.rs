@@ -122,6 +122,11 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subset: Option<usize>,
+    /// Evaluate on a seeded random N reviews of the test split [default: --subset's N, or
+    /// all]: the test set measured after every epoch is often a quarter of the work.
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<usize>,
     /// Vocabulary size, specials not counted [default: 10000].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -255,6 +260,9 @@ pub struct TrainConfig {
     pub val_frac: f64,
     pub patience: Option<usize>,
     pub subset: Option<usize>,
+    /// Test reviews evaluated when fewer than `subset`'s (`--test-subset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<usize>,
     pub grad_every: usize,
     pub device: DeviceSpec,
     pub glove: Option<String>,
@@ -373,8 +381,8 @@ impl TrainConfig {
         if a.patience.is_some() && val_frac == 0.0 {
             bail!("--patience needs a validation split: add --val-frac (e.g. 0.1)");
         }
-        if a.subset == Some(0) {
-            bail!("--subset must be at least 1");
+        if a.subset == Some(0) || a.test_subset == Some(0) {
+            bail!("--{} must be at least 1", if a.subset == Some(0) { "subset" } else { "test-subset" });
         }
         let encode = resolve_encode(a)?;
         let device = DeviceSpec::parse(a.device.as_deref().unwrap_or(defaults::DEVICE))?;
@@ -409,6 +417,7 @@ impl TrainConfig {
             val_frac,
             patience: a.patience,
             subset: a.subset,
+            test_subset: a.test_subset,
             grad_every: a.grad_every.unwrap_or(defaults::GRAD_EVERY),
             device,
             glove,
@@ -461,6 +470,9 @@ impl TrainConfig {
         }
         if let Some(n) = self.subset {
             name.push_str(&format!("-n{n}"));
+        }
+        if let Some(n) = self.test_subset {
+            name.push_str(&format!("-test{n}"));
         }
         name.push_str(&format!("-s{}", self.seed));
         name

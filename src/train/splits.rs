@@ -37,12 +37,13 @@ pub struct RunData {
     pub test: EncodedSplit,
 }
 
-/// Applies `--subset` (seeded random N of each split) and `--val-frac` (seeded hold-out
-/// from train).
+/// Applies `--subset` (seeded random N of each split), `--test-subset` (the first N of
+/// the same seeded order of the test split, so a smaller test set is part of a larger
+/// one) and `--val-frac` (seeded hold-out from train).
 pub fn select_data(cfg: &TrainConfig, data: &Prepared) -> RunData {
     let max_len = cfg.encode.max_len;
-    let pick = |split: &EncodedSplit, stream: u64| -> EncodedSplit {
-        match cfg.subset {
+    let pick = |split: &EncodedSplit, stream: u64, subset: Option<usize>| -> EncodedSplit {
+        match subset {
             Some(n) if n < split.len() => {
                 let mut keep: Vec<usize> = Rng::derive(cfg.seed, stream).permutation(split.len())[..n].to_vec();
                 keep.sort_unstable();
@@ -51,8 +52,8 @@ pub fn select_data(cfg: &TrainConfig, data: &Prepared) -> RunData {
             _ => split.clone(),
         }
     };
-    let train = pick(&data.train, 1);
-    let test = pick(&data.test, 2);
+    let train = pick(&data.train, 1, cfg.subset);
+    let test = pick(&data.test, 2, cfg.test_subset.or(cfg.subset));
     if cfg.val_frac > 0.0 {
         let perm = Rng::derive(cfg.seed, 3).permutation(train.len());
         let n_val = ((cfg.val_frac * train.len() as f64).round() as usize).clamp(1, train.len().saturating_sub(1).max(1));
