@@ -6,8 +6,8 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The quick scale cut down so the whole course trains in seconds.
-const TINY: [&str; 11] = ["--subset", "40", "--epochs", "2", "--hidden", "4", "--emb-dim", "4", "--max-len", "30", "--quiet"];
+/// The smoke scale cut down to the fixture, so the whole course trains in seconds.
+const TINY: [&str; 13] = ["--scale", "smoke", "--subset", "40", "--epochs", "2", "--hidden", "4", "--emb-dim", "4", "--max-len", "30", "--quiet"];
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -35,7 +35,7 @@ impl Fixture {
     }
 
     fn root(&self) -> PathBuf {
-        self.runs.join("course-quick")
+        self.runs.join("course-smoke")
     }
 
     fn markdown(&self) -> String {
@@ -132,7 +132,7 @@ fn assert_figures_drawn(f: &Fixture) -> usize {
 }
 
 #[test]
-fn the_quick_course_writes_every_section_with_its_figures_and_the_runs_numbers_and_a_rerun_trains_nothing() {
+fn the_smoke_course_writes_every_section_with_its_figures_and_the_runs_numbers_and_a_rerun_trains_nothing() {
     let f = Fixture::new();
     let first = f.course(&[]).assert().success();
     let trained = statuses(&first.get_output().stdout);
@@ -235,6 +235,24 @@ fn only_writes_the_chosen_sections_runs_only_their_runs_and_shards_write_the_rep
     }
     let third = f.course(&["--only", "q3", "--seeds", "2"]).assert().success();
     assert_eq!(statuses(&third.get_output().stdout).get("already finished"), Some(&8));
+}
+
+#[test]
+fn jobs_train_the_runs_in_parallel_workers_with_the_results_of_a_sequential_course_and_write_the_report_once() {
+    let f = Fixture::new();
+    let parallel = f.course(&["--only", "q3", "--seeds", "2", "--jobs", "2", "--threads", "1", "--name", "parallel"]).assert().success();
+    let sequential = f.course(&["--only", "q3", "--seeds", "2", "--threads", "1", "--name", "sequential"]).assert().success();
+    let listed = statuses(&parallel.get_output().stdout);
+    assert_eq!(listed.values().sum::<usize>(), 8, "each run listed once: {listed:?}");
+    assert!(f.out.is_file());
+    assert!(String::from_utf8_lossy(&parallel.get_output().stderr).contains("imdb-rnn: 2 worker processes, 1 CPU thread(s) each"));
+    assert_eq!(statuses(&sequential.get_output().stdout).get("finished"), Some(&8));
+    for run in run_dirs(&f.runs.join("sequential")) {
+        let (seq, par) = (f.runs.join("sequential").join(&run), f.runs.join("parallel").join(&run));
+        assert_eq!(metrics_without_timing(&seq), metrics_without_timing(&par), "{run}");
+        assert_eq!(std::fs::read(seq.join("grads.csv")).unwrap(), std::fs::read(par.join("grads.csv")).unwrap(), "{run}");
+    }
+    assert_eq!(run_dirs(&f.runs.join("parallel")).len(), 8);
 }
 
 #[test]

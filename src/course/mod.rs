@@ -12,6 +12,7 @@ use crate::cli::CourseArgs;
 use crate::data::source::DataCache;
 use crate::exit::Exit;
 use crate::sweep::grid::{parse_shard, take_shard};
+use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::{is_finished, refuse_changed_options};
 use crate::sweep::{run_all, say_stopped, RunAll};
 use crate::train::config::{run_dir, TrainConfig};
@@ -33,7 +34,8 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     let sections = sections::parse_only(args.only.as_deref())?;
     args.train.check_finite()?;
     plan::refuse_varied(&args.train)?;
-    if args.seeds == 0 {
+    let seeds = args.seeds.unwrap_or(args.scale.default_seeds());
+    if seeds == 0 {
         bail!("--seeds 0: give at least 1 (seeds 0..N-1 are run)");
     }
     let (markdown, figures) = companions(&args.out)?;
@@ -43,7 +45,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     let glove_value = args.train.glove.clone().unwrap_or_else(|| DEFAULT_GLOVE.into());
     let glove = plan::needs_glove(&sections).then_some(glove_value.as_str());
     let models = plan::all_models(&sections, args.scale);
-    let all_points = plan::points(&root, &models, args.seeds, &shared, glove);
+    let all_points = plan::points(&root, &models, seeds, &shared, glove);
     for p in &all_points {
         TrainConfig::resolve(&p.args, None).with_context(|| format!("course run {}", p.name))?;
         refuse_changed_options(&p.dir, &p.args)?;
@@ -51,14 +53,35 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     let mine = take_shard(all_points.clone(), shard);
     let stop = StopFlags::install();
     let mut data = DataCache::new(&args.source);
-    let opts = RunAll { label: "course", progress: !args.source.quiet, retry_failed: args.retry_failed };
-    let tally = run_all(&mine, &mut data, &opts, &stop, |p, status| {
+    // Every run shares one encoding; the report reads the whole archive through it.
+    let encode = TrainConfig::resolve(&shared, None)?.encode;
+    let jobs = args.jobs.jobs();
+    let unfinished_before = mine.iter().filter(|p| !is_finished(&p.dir)).count();
+    if jobs.launches() {
+        // Prepared once here, so the workers find the encoded cache instead of each
+        // preparing it.
+        data.load(encode, glove)?;
+    }
+    if let Some(code) = launch_workers_if_asked(jobs, args.train.threads, "course", &stop)? {
+        return Ok(code);
+    }
+    let opts = RunAll { label: "course", progress: !args.source.quiet, retry_failed: args.retry_failed, worker: jobs.worker };
+    let mut tally = run_all(&mine, &mut data, &opts, &stop, |p, status| {
         crate::outln!("{}\t{}", p.dir.display(), status.describe());
         Ok(())
     })?;
     if let Some(code) = tally.stopped {
         say_stopped("course");
         return Ok(code);
+    }
+    if jobs.worker.is_some() {
+        return Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success });
+    }
+    if jobs.launches() {
+        // The workers trained them; this process found them finished.
+        let trained = unfinished_before - mine.iter().filter(|p| !is_finished(&p.dir)).count();
+        tally.trained += trained;
+        tally.skipped -= trained.min(tally.skipped);
     }
     let unfinished = all_points.iter().filter(|p| !is_finished(&p.dir)).count();
     if unfinished > 0 && (args.shard.is_some() || tally.busy > 0) {
@@ -68,13 +91,11 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
         );
         return Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success });
     }
-    // Every run shares one encoding; the report reads the whole archive through it.
-    let encode = TrainConfig::resolve(&shared, None)?.encode;
     let loaded = data.load(encode, glove)?;
     std::fs::create_dir_all(&figures).with_context(|| format!("cannot create {}", figures.display()))?;
     let ctx = chapters::Ctx {
         scale: args.scale,
-        seeds: args.seeds,
+        seeds,
         root: &root,
         figures: &figures,
         data: loaded.data,
@@ -82,10 +103,11 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
         shared: &shared,
         data_flags: data_flags(args, glove),
         glove_value: glove,
-        course_flags: course_flags(args),
+        course_flags: course_flags(args, seeds),
     };
     let parts: Vec<doc::Part> = sections.iter().map(|&s| chapters::write(s, &ctx)).collect();
-    let doc = doc::Doc { title: format!("The RNN course on IMDB, answered ({} scale)", args.scale.name()), intro: intro(args, &root, &tally), parts };
+    let doc =
+        doc::Doc { title: format!("The RNN course on IMDB, answered ({} scale)", args.scale.name()), intro: intro(args, seeds, &shared, &root, &tally), parts };
     let link = figures.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     crate::util::write_atomic(&markdown, doc.markdown(&link).as_bytes())?;
     crate::util::write_atomic(&args.out, doc.html(&figures)?.as_bytes())?;
@@ -107,10 +129,10 @@ fn data_flags(args: &CourseArgs, glove: Option<&str>) -> String {
 
 /// The flags that give this course again: scale, seeds and the overrides (GloVe is with
 /// the data flags).
-fn course_flags(args: &CourseArgs) -> String {
+fn course_flags(args: &CourseArgs, seeds: u64) -> String {
     let mut over = args.train.clone();
     over.glove = None;
-    let mut f = format!("--scale {} --seeds {}", args.scale.name(), args.seeds);
+    let mut f = format!("--scale {} --seeds {seeds}", args.scale.name());
     let extra = chapters::train_flags(&over);
     if !extra.is_empty() {
         f.push(' ');
@@ -119,16 +141,25 @@ fn course_flags(args: &CourseArgs) -> String {
     f
 }
 
-fn intro(args: &CourseArgs, root: &Path, tally: &crate::sweep::Tally) -> Vec<String> {
+fn intro(args: &CourseArgs, seeds: u64, shared: &crate::train::config::TrainArgs, root: &Path, tally: &crate::sweep::Tally) -> Vec<String> {
+    let departures = args.scale.departures(shared);
+    let settings = if departures.is_empty() {
+        "the course's own settings (25,000 train and 25,000 test reviews, 5 epochs, 200 tokens, hidden 128, 100-d embeddings, Adam at 0.001, batch 64)"
+            .to_string()
+    } else {
+        let list: Vec<String> = departures.iter().map(|(what, course, here)| format!("{what} {here} (course: {course})")).collect();
+        format!("the course's settings except: {}", list.join(", "))
+    };
     vec![
         format!(
             "Every number, table and figure below is read from the run directories under `{}` when this report was written; the readings are templates filled with those numbers. \
              Scale `{}`, {} seed(s) per model{}.",
             root.display(),
             args.scale.name(),
-            args.seeds,
-            if args.seeds > 1 { " (tables show mean ± sample std)" } else { "" }
+            seeds,
+            if seeds > 1 { " (tables show mean ± sample std)" } else { "" }
         ),
+        format!("Settings: {settings}."),
         format!("This invocation trained {} run(s) and found {} already finished; generated by imdb-rnn {}.", tally.trained, tally.skipped, env!("CARGO_PKG_VERSION")),
     ]
 }

@@ -6,51 +6,126 @@ use crate::model::recurrent::Cell;
 use crate::model::{EmbeddingMode, Readout};
 use crate::sweep::Point;
 use crate::train::config::TrainArgs;
+use crate::train::defaults;
 use anyhow::{bail, Result};
 use std::path::Path;
 
-/// `--scale`: the course's own settings, or a seeded subset that runs in minutes on a CPU.
+/// `--scale`: the course's own settings, or smaller ones that show its findings on a CPU.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scale {
-    /// 2,000 reviews of each split, 3 epochs, hidden 64, 50-d embeddings: under 10 minutes on 2 CPU cores.
-    Quick,
-    /// The course's settings (configs/q*.toml): all 50,000 reviews, 5 epochs, hidden 128, 100-d embeddings.
+    /// Seconds: 200 reviews of each split, 1 epoch, a tiny model. Checks that every
+    /// section runs (CI, a first try); its models answer nothing.
+    Smoke,
+    /// The default: the course's findings in about 20 minutes for 3 seeds on 2 CPU cores
+    /// (10,000 train and 5,000 test reviews, 100 tokens, hidden 64, 50-d embeddings,
+    /// learning rate 0.003; the report names each departure from the course).
+    #[value(alias = "quick")]
+    Cpu,
+    /// The course's settings (configs/q*.toml): all 50,000 reviews, 5 epochs, hidden 128,
+    /// 100-d embeddings.
     Full,
 }
 
 impl Scale {
     pub fn name(self) -> &'static str {
         match self {
-            Scale::Quick => "quick",
+            Scale::Smoke => "smoke",
+            Scale::Cpu => "cpu",
             Scale::Full => "full",
         }
     }
 
-    /// The train options every run of the course shares at this scale.
+    /// Seeds per model when `--seeds` is not given: enough at the default scale for the
+    /// readings to tell a finding from seed noise.
+    pub fn default_seeds(self) -> u64 {
+        match self {
+            Scale::Cpu => 3,
+            Scale::Smoke | Scale::Full => 1,
+        }
+    }
+
+    /// The train options every run of the course shares at this scale: the course's
+    /// (`Full`), with the smaller scales' departures on top.
     pub fn base(self) -> TrainArgs {
-        let mut a = TrainArgs { hidden: Some(128), emb_dim: Some(100), epochs: Some(5), batch_size: Some(64), lr: Some(0.001), ..TrainArgs::default() };
         // Every random-embedding model logs its gradients, so the gradient sections read
         // the same runs as the accuracy sections (logging does not change training).
-        a.grad_every = Some(match self {
-            Scale::Quick => 1,
-            Scale::Full => 10,
-        });
-        if self == Scale::Quick {
-            a.subset = Some(2000);
-            a.epochs = Some(3);
-            a.hidden = Some(64);
-            a.emb_dim = Some(50);
-        }
-        a
+        let course = TrainArgs {
+            hidden: Some(128),
+            emb_dim: Some(100),
+            epochs: Some(5),
+            batch_size: Some(64),
+            lr: Some(0.001),
+            max_len: Some(defaults::MAX_LEN),
+            grad_every: Some(10),
+            ..TrainArgs::default()
+        };
+        let departures = match self {
+            Scale::Full => TrainArgs::default(),
+            Scale::Cpu => TrainArgs {
+                subset: Some(10_000),
+                test_subset: Some(5_000),
+                max_len: Some(100),
+                hidden: Some(64),
+                emb_dim: Some(50),
+                lr: Some(0.003),
+                grad_every: Some(5),
+                ..TrainArgs::default()
+            },
+            Scale::Smoke => TrainArgs {
+                subset: Some(200),
+                epochs: Some(1),
+                max_len: Some(50),
+                hidden: Some(8),
+                emb_dim: Some(8),
+                grad_every: Some(1),
+                ..TrainArgs::default()
+            },
+        };
+        course.overlay(&departures)
     }
 
     /// Depths of the RNN (Q3) and of LSTM and GRU (Q4-Q5, Q9-Q11).
     pub fn depths(self, cell: Cell) -> Vec<i64> {
         match (self, cell) {
             (_, Cell::Rnn) | (Scale::Full, _) => vec![1, 2, 3, 4],
-            (Scale::Quick, _) => vec![1, 2],
+            (Scale::Cpu | Scale::Smoke, _) => vec![1, 2],
         }
     }
+
+    /// What this scale changes from the course's settings, as (setting, course, here):
+    /// the report names each.
+    pub fn departures(self, shared: &TrainArgs) -> Vec<(&'static str, String, String)> {
+        let (course, here) = (Scale::Full.base(), shared);
+        let show = |v: Option<String>, all: &str| v.unwrap_or_else(|| all.to_string());
+        let rows = [
+            ("train reviews", show(course.subset.map(thousands), "25,000"), show(here.subset.map(thousands), "25,000")),
+            (
+                "test reviews evaluated",
+                show(course.test_subset.or(course.subset).map(thousands), "25,000"),
+                show(here.test_subset.or(here.subset).map(thousands), "25,000"),
+            ),
+            ("epochs", show(course.epochs.map(|v| v.to_string()), ""), show(here.epochs.map(|v| v.to_string()), "")),
+            ("tokens per review (--max-len)", show(course.max_len.map(|v| v.to_string()), ""), show(here.max_len.map(|v| v.to_string()), "")),
+            ("hidden units", show(course.hidden.map(|v| v.to_string()), ""), show(here.hidden.map(|v| v.to_string()), "")),
+            ("embedding dimension (random)", show(course.emb_dim.map(|v| v.to_string()), ""), show(here.emb_dim.map(|v| v.to_string()), "")),
+            ("learning rate (Adam)", show(course.lr.map(|v| v.to_string()), ""), show(here.lr.map(|v| v.to_string()), "")),
+            ("batch size", show(course.batch_size.map(|v| v.to_string()), ""), show(here.batch_size.map(|v| v.to_string()), "")),
+        ];
+        rows.into_iter().filter(|(_, c, h)| c != h).collect()
+    }
+}
+
+/// `10000` -> `10,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// The train options the course sets run by run; `--` flags for them are refused.
@@ -214,24 +289,45 @@ mod tests {
 
     #[test]
     fn sections_share_runs_and_only_the_chosen_sections_are_planned() {
-        let q3 = all_models(&[Section::Depth], Scale::Quick);
+        let q3 = all_models(&[Section::Depth], Scale::Cpu);
         assert_eq!(
             q3.iter().map(|m| m.run_name(0)).collect::<Vec<_>>(),
             ["rnn-l1-random-final-s0", "rnn-l2-random-final-s0", "rnn-l3-random-final-s0", "rnn-l4-random-final-s0"]
         );
-        let both = all_models(&[Section::Rnn, Section::Depth], Scale::Quick);
+        let both = all_models(&[Section::Rnn, Section::Depth], Scale::Cpu);
         assert_eq!(both, q3, "Q1-Q2's RNN is Q3's depth 1");
         assert!(all_models(&[Section::Preparation], Scale::Full).is_empty());
-        let beyond: Vec<String> = all_models(&[Section::Beyond], Scale::Quick).iter().map(|m| m.run_name(1)).collect();
+        let beyond: Vec<String> = all_models(&[Section::Beyond], Scale::Cpu).iter().map(|m| m.run_name(1)).collect();
         assert_eq!(beyond, ["gru-l1-random-final-s1", "gru-l1-random-last-s1", "gru-l1-random-meanmax-s1"]);
     }
 
     #[test]
     fn a_models_options_come_from_the_scale_the_overrides_and_the_model() {
-        let shared = Scale::Quick.base().overlay(&TrainArgs { epochs: Some(1), ..TrainArgs::default() });
+        let shared = Scale::Cpu.base().overlay(&TrainArgs { epochs: Some(1), ..TrainArgs::default() });
         let a = model_args(Model { readout: Readout::Last, ..Model::course(Cell::Gru, 2, true) }, 3, &shared, Some("g.txt"));
-        assert_eq!((a.cell, a.layers, a.seed, a.epochs, a.subset, a.hidden), (Some(Cell::Gru), Some(2), Some(3), Some(1), Some(2000), Some(64)));
+        assert_eq!((a.cell, a.layers, a.seed, a.epochs, a.subset, a.hidden), (Some(Cell::Gru), Some(2), Some(3), Some(1), Some(10_000), Some(64)));
         assert_eq!((a.emb, a.glove.as_deref(), a.emb_dim, a.clip), (Some(EmbeddingMode::GloveFrozen), Some("g.txt"), None, Some(1.0)));
         assert!(refuse_varied(&TrainArgs { layers: Some(2), ..TrainArgs::default() }).unwrap_err().to_string().contains("--layers is what the course varies"));
+    }
+
+    #[test]
+    fn a_scale_names_every_setting_it_changes_from_the_course_and_no_other() {
+        assert!(Scale::Full.departures(&Scale::Full.base()).is_empty());
+        let cpu = Scale::Cpu.departures(&Scale::Cpu.base());
+        let named: Vec<&str> = cpu.iter().map(|(what, _, _)| *what).collect();
+        assert_eq!(
+            named,
+            [
+                "train reviews",
+                "test reviews evaluated",
+                "tokens per review (--max-len)",
+                "hidden units",
+                "embedding dimension (random)",
+                "learning rate (Adam)"
+            ]
+        );
+        assert_eq!(cpu[0], ("train reviews", "25,000".to_string(), "10,000".to_string()));
+        let overridden = Scale::Cpu.base().overlay(&TrainArgs { epochs: Some(2), ..TrainArgs::default() });
+        assert!(Scale::Cpu.departures(&overridden).iter().any(|(what, course, here)| *what == "epochs" && course == "5" && here == "2"));
     }
 }
