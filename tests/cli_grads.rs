@@ -87,6 +87,26 @@ fn the_depth_study_trains_each_cell_and_depth_once_and_draws_its_figures() {
     imdb_rnn(&home).args(["grads", "--depth", "0..2"]).assert().code(1).stderr(predicates::str::starts_with("imdb-rnn: --depth 0..2: expected a range"));
 }
 
+#[test]
+fn a_study_rerun_with_changed_options_is_refused_naming_the_option_before_any_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 40);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    let study = |epochs: &str| {
+        let mut c = imdb_rnn(&home);
+        c.args(["grads", "--cell", "rnn", "--depth", "1,2", "--hidden", "8", "--emb-dim", "8", "--lr", "0.01", "--readout", "last"]);
+        c.args(["--quiet", "--name", "g", "--epochs", epochs]);
+        c.data_and_runs(&archive, &runs);
+        c
+    };
+    study("2").assert().success();
+    let steps = std::fs::read(runs.join("g/rnn-l1/steps.csv")).unwrap();
+    let out = study("3").assert().code(1).get_output().clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("imdb-rnn: sweep point ") && err.contains("g/rnn-l1 was run with other options (--epochs is 2 there, 3 now)"), "{err}");
+    assert_eq!(std::fs::read(runs.join("g/rnn-l1/steps.csv")).unwrap(), steps, "the 2-epoch run is left as it was");
+}
+
 /// A tempdir with two runs trained on the learnable fixture under `runs/`: `a` logging
 /// gradients every 2 steps, `b` with another seed. Returns (tempdir, data home, runs root).
 fn two_trained_runs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {

@@ -5,6 +5,7 @@ use crate::exit::Exit;
 pub use crate::sweep::grads::{is_study, redraw_study, GRADS_BY_DEPTH_HEADER};
 use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 use crate::sweep::jobs::launch_workers_if_asked;
+use crate::sweep::point::refuse_changed_options;
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Result};
@@ -22,6 +23,9 @@ pub fn run(args: &GradsArgs) -> Result<Exit> {
     });
     let study = run_dir(&args.runs_dir, &name)?;
     let points = study_points(&study, &args.train, &cells, &depths);
+    for (_, _, p) in &points {
+        refuse_changed_options(&p.dir, &p.args)?;
+    }
     let stop = StopFlags::install();
     let jobs = args.jobs.jobs();
     if let Some(code) = launch_workers_if_asked(jobs, args.train.threads, "grads", &stop)? {

@@ -474,8 +474,77 @@ impl TrainConfig {
         if let Some(n) = self.test_subset {
             name.push_str(&format!("-test{n}"));
         }
+        if let Some(tail) = self.other_options_tag() {
+            name.push_str(&tail);
+        }
         name.push_str(&format!("-s{}", self.seed));
         name
+    }
+
+    /// `-x` and a short hash of every option that differs from its default and that
+    /// [`default_name`](Self::default_name) does not spell out (weight decay, schedule,
+    /// warm-up, dropouts, truncation, batching, the GloVe file, and any option added
+    /// later), so two runs that differ in any option get two directories. What only says
+    /// how a run computes (threads, device, subnormals) is left out.
+    fn other_options_tag(&self) -> Option<String> {
+        const SPELLED_OUT: [&str; 22] = [
+            "model.recurrent.cell",
+            "model.recurrent.nonlinearity",
+            "model.recurrent.num_layers",
+            "model.recurrent.hidden_size",
+            "model.recurrent.bidirectional",
+            "model.recurrent.input_size",
+            "model.recurrent.dropout",
+            "model.embedding",
+            "model.readout",
+            "model.vocab_size",
+            "epochs",
+            "batch_size",
+            "lr",
+            "clip",
+            "val_frac",
+            "patience",
+            "encode.vocab_size",
+            "encode.max_len",
+            "grad_every",
+            "subset",
+            "test_subset",
+            "seed",
+        ];
+        const HOW_NOT_WHAT: [&str; 3] = ["threads", "device", "denormals"];
+        // The same embedding mode, so a GloVe run naming the default file adds nothing.
+        let same_mode = TrainArgs { emb: Some(self.model.embedding), ..TrainArgs::default() };
+        let reference = TrainConfig::resolve(&same_mode, Some(self.model.recurrent.input_size)).ok()?;
+        let (a, b) = (serde_json::to_value(&reference).ok()?, serde_json::to_value(self).ok()?);
+        let ignore: Vec<&str> = SPELLED_OUT.iter().chain(HOW_NOT_WHAT.iter()).copied().collect();
+        let mut differing = Vec::new();
+        differing_leaves(&a, &b, "", &ignore, &mut differing);
+        if differing.is_empty() {
+            return None;
+        }
+        use sha2::Digest;
+        let text: String = differing.iter().map(|(path, _, value)| format!("{path}={value};")).collect();
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        Some(format!("-x{}", digest.iter().take(3).map(|b| format!("{b:02x}")).collect::<String>()))
+    }
+}
+
+/// Every leaf path at which `a` and `b` differ, outside `ignore`, with both values, in
+/// path order.
+fn differing_leaves(a: &serde_json::Value, b: &serde_json::Value, path: &str, ignore: &[&str], out: &mut Vec<(String, serde_json::Value, serde_json::Value)>) {
+    if ignore.contains(&path) || a == b {
+        return;
+    }
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let null = serde_json::Value::Null;
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                differing_leaves(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), &sub, ignore, out);
+            }
+        }
+        _ => out.push((path.to_string(), a.clone(), b.clone())),
     }
 }
 
@@ -493,30 +562,15 @@ fn float_range(name: &str) -> &'static str {
 /// in `ignore` (such as `model.vocab_size`) are not compared.
 pub fn first_difference(there: &TrainConfig, now: &TrainConfig, ignore: &[&str]) -> Option<String> {
     let (a, b) = (serde_json::to_value(there).ok()?, serde_json::to_value(now).ok()?);
-    let (path, x, y) = differing_leaf(&a, &b, "", ignore)?;
+    let mut differing = Vec::new();
+    differing_leaves(&a, &b, "", ignore, &mut differing);
+    let (path, x, y) = differing.into_iter().next()?;
     let show = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "unset".to_string(),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     Some(format!("{} is {} there, {} now", option_of(&path), show(&x), show(&y)))
-}
-
-fn differing_leaf(a: &serde_json::Value, b: &serde_json::Value, path: &str, ignore: &[&str]) -> Option<(String, serde_json::Value, serde_json::Value)> {
-    if ignore.contains(&path) || a == b {
-        return None;
-    }
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            let null = serde_json::Value::Null;
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                differing_leaf(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), &sub, ignore)
-            })
-        }
-        _ => Some((path.to_string(), a.clone(), b.clone())),
-    }
 }
 
 /// The flag behind a path of [`TrainConfig`]'s JSON.
@@ -569,5 +623,84 @@ mod tests {
         assert_eq!(cfg.default_name(), "lstm-l1-h128-random-final-s0", "no option differs from its default");
         let glove = TrainArgs { emb: Some(EmbeddingMode::GloveFrozen), ..TrainArgs::default() };
         assert_eq!(TrainConfig::resolve(&glove, Some(50)).unwrap().glove.as_deref(), Some(defaults::GLOVE));
+        assert_eq!(TrainConfig::resolve(&glove, Some(100)).unwrap().default_name(), "lstm-l1-h128-glove-frozen-final-s0");
+    }
+
+    /// A non-default value for every train flag (what only says how a run computes
+    /// maps to `None`); the test below fails for a flag added without one.
+    fn non_default(flag: &str) -> Option<(&'static str, &'static str)> {
+        let value = match flag {
+            "threads" | "device" | "denormals" | "config" => return None,
+            "cell" => ("cell", "gru"),
+            "nonlinearity" => ("nonlinearity", "relu"),
+            "layers" => ("layers", "2"),
+            "hidden" => ("hidden", "64"),
+            "emb_dim" => ("emb-dim", "50"),
+            "emb" => ("emb", "glove-tuned"),
+            "bidirectional" => ("bidirectional", "true"),
+            "dropout" => ("dropout", "0.1"),
+            "readout" => ("readout", "mean"),
+            "batching" => ("batching", "random"),
+            "emb_dropout" => ("emb-dropout", "0.2"),
+            "fc_dropout" => ("fc-dropout", "0.2"),
+            "weight_decay" => ("weight-decay", "0.1"),
+            "lr_schedule" => ("lr-schedule", "cosine"),
+            "warmup_steps" => ("warmup-steps", "10"),
+            "truncate" => ("truncate", "tail"),
+            "epochs" => ("epochs", "2"),
+            "batch_size" => ("batch-size", "32"),
+            "lr" => ("lr", "0.01"),
+            "seed" => ("seed", "3"),
+            "clip" => ("clip", "1.5"),
+            "val_frac" => ("val-frac", "0.2"),
+            "patience" => ("patience", "2"),
+            "subset" => ("subset", "100"),
+            "test_subset" => ("test-subset", "50"),
+            "vocab_size" => ("vocab-size", "500"),
+            "max_len" => ("max-len", "50"),
+            "grad_every" => ("grad-every", "2"),
+            "glove" => ("glove", "other-glove.txt"),
+            other => panic!("--{other}: give it a non-default value in this test, so run names are checked to tell it apart"),
+        };
+        Some(value)
+    }
+
+    #[test]
+    fn every_option_changed_from_its_default_gives_a_run_name_of_its_own() {
+        let flags: Vec<String> = <TrainArgs as clap::Args>::augment_args(clap::Command::new("train")).get_arguments().map(|a| a.get_id().to_string()).collect();
+        let mut names = std::collections::BTreeMap::new();
+        names.insert(TrainConfig::resolve(&TrainArgs::default(), None).unwrap().default_name(), "(defaults)".to_string());
+        for flag in &flags {
+            let Some((key, value)) = non_default(flag) else { continue };
+            let mut args = TrainArgs::default();
+            args.set(key, value).unwrap();
+            // What the option needs to apply: relu is the plain RNN's, random batches differ
+            // from the default only for a length-aware readout (which buckets), a GloVe file
+            // needs a GloVe embedding, patience a validation split.
+            let needs = match key {
+                "nonlinearity" => Some(("cell", "rnn")),
+                "batching" => Some(("readout", "mean")),
+                "glove" => Some(("emb", "glove-frozen")),
+                "patience" => Some(("val-frac", "0.1")),
+                _ => None,
+            };
+            if let Some((k, v)) = needs {
+                args.set(k, v).unwrap();
+            }
+            let dim = args.emb.filter(|e| e.uses_glove()).map(|_| 100);
+            let name = TrainConfig::resolve(&args, dim).unwrap_or_else(|e| panic!("--{key} {value}: {e:#}")).default_name();
+            if let Some(before) = names.insert(name.clone(), format!("--{key} {value}")) {
+                panic!("--{key} {value} and {before} share the run name {name}");
+            }
+        }
+        assert!(names.len() > 25, "{names:?}");
+        // The shell loop over a weight decay: each value its own directory.
+        let wd = |v: &str| {
+            let mut a = TrainArgs::default();
+            a.set("weight-decay", v).unwrap();
+            TrainConfig::resolve(&a, None).unwrap().default_name()
+        };
+        assert_ne!(wd("0.0"), wd("0.1"));
+        assert_ne!(wd("0.1"), wd("0.2"));
     }
 }
