@@ -1,5 +1,5 @@
-//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, and a
-//! seeded, version-stable RNG.
+//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, a
+//! seeded, version-stable RNG, and the repeats of a list.
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -221,9 +221,22 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// The first item of a list given twice (`--depth 2,2`): a repeated value would train
+/// one configuration twice and count it twice, so lists refuse it.
+pub(crate) fn first_repeat<T: PartialEq>(items: &[T]) -> Option<&T> {
+    items.iter().enumerate().find(|(i, x)| items[..*i].contains(x)).map(|(_, x)| x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_repeat_of_a_list_is_the_first_item_seen_before() {
+        assert_eq!(first_repeat(&[1, 2, 3, 2, 1]), Some(&2));
+        assert_eq!(first_repeat(&[1, 2, 3]), None);
+        assert_eq!(first_repeat::<u8>(&[]), None);
+    }
 
     #[test]
     fn shuffles_are_permutations_and_depend_on_the_seed() {

@@ -97,6 +97,25 @@ fn shards_split_the_grid_deterministically_and_dry_run_lists_them() {
 }
 
 #[test]
+fn a_grid_value_given_twice_is_refused_naming_the_key_and_the_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    imdb_rnn(&home)
+        .args(["sweep", "--grid", "cell=lstm layers=1,2 seed=0,0", "--dry-run"])
+        .assert()
+        .code(1)
+        .stderr("imdb-rnn: --grid item \"seed=0,0\": value 0 is given twice; give each value once\n");
+    let file = tmp.path().join("s.toml");
+    std::fs::write(&file, "[grid]\ncell = [\"gru\", \"rnn\", \"gru\"]\n").unwrap();
+    imdb_rnn(&home)
+        .args(["sweep", "--dry-run", "--config"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(format!("imdb-rnn: sweep file {}: grid key cell has the value gru twice; give each value once\n", file.display()));
+}
+
+#[test]
 fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 60);
