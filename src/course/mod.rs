@@ -37,6 +37,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
         bail!("--seeds 0: give at least 1 (seeds 0..N-1 are run)");
     }
     let (markdown, figures) = companions(&args.out)?;
+    crate::destination::check_report_files(&args.out, &markdown, &figures)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
     let root = run_dir(&args.runs_dir, &args.name.clone().unwrap_or_else(|| format!("course-{}", args.scale.name())))?;
     let shared = args.scale.base().overlay(&args.train);
