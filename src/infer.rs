@@ -48,6 +48,24 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     Ok(LoadedRun { record, vocab, model, weights })
 }
 
+/// The `--imdb` (`role` `imdb`) or `--glove` (`glove`) value a run recorded, for a
+/// command that reads the run's data again without the flag; refused in one line, naming
+/// the run and the flag, when it is a file that is no longer where it was.
+pub fn recorded_data(dir: &Path, record: &RunRecord, role: &str) -> Result<Option<String>> {
+    let (value, flag, what) = match role {
+        "imdb" => (Some(record.archive.as_str()), "--imdb", "IMDB archive"),
+        _ => (record.config.glove.as_deref(), "--glove", "GloVe file"),
+    };
+    let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    if !matches!(crate::fetch::Source::parse(value), crate::fetch::Source::Path(p) if !p.exists()) {
+        return Ok(Some(value.to_string()));
+    }
+    let file = record.data_file(role);
+    let size = file.and_then(|f| f.bytes).map(|b| format!(", {b} bytes")).unwrap_or_default();
+    let official = file.and_then(|f| f.official.as_deref()).map(|n| format!(" (or {flag} {n}, the official file it was)")).unwrap_or_default();
+    anyhow::bail!("run {} recorded its {what} as {value}{size}, which is not there; pass the file with {flag} PATH{official}", dir.display())
+}
+
 /// Reviews, one per line of `input`. A line that is not valid UTF-8 is decoded with
 /// its bad bytes replaced (and named on stderr) instead of rejecting the whole input.
 pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {

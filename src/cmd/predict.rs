@@ -1,7 +1,7 @@
 //! `imdb-rnn eval` and `imdb-rnn predict`: use a trained run directory (the work is in
 //! [`crate::infer`] and [`crate::report::eval`]).
 use crate::cli::{EvalArgs, PredictArgs};
-use crate::infer::{classify, load_run, read_review_lines, score_test, CLASSIFY_CHUNK};
+use crate::infer::{classify, load_run, read_review_lines, recorded_data, score_test, CLASSIFY_CHUNK};
 use crate::report::eval::EvalReport;
 use anyhow::Result;
 
@@ -24,7 +24,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let run = load_run(&args.run, &args.device, args.best)?;
     let mut source = args.source.clone();
     if source.imdb.is_none() {
-        source.imdb = Some(run.record.archive.clone());
+        source.imdb = recorded_data(&args.run, &run.record, "imdb")?;
     }
     source.quiet = true;
     let (_archive, data, _) = super::load_data(&source, run.record.config.encode)?;

@@ -397,7 +397,8 @@ impl TrainConfig {
         if lr_schedule == LrSchedule::Plateau && val_frac == 0.0 {
             bail!("--lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)");
         }
-        let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| defaults::GLOVE.into())) } else { None };
+        // A path is recorded absolute: the run's config.json must name the file from any directory.
+        let glove = if emb.uses_glove() { Some(crate::fetch::absolute_value(a.glove.as_deref().unwrap_or(defaults::GLOVE))) } else { None };
         Ok(TrainConfig {
             model: ModelConfig { vocab_size: encode.vocab_size as i64 + 2, embedding: emb, recurrent, readout, emb_dropout, fc_dropout },
             encode,

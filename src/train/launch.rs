@@ -2,7 +2,7 @@
 //! checked (never overwritten, resumed only with the same options), config.json and the
 //! vocabulary written, and the training run (its callers draw its figures: `report`).
 use super::config::{self, TrainConfig};
-use super::run::{RunDir, RunRecord};
+use super::run::{DataFile, RunDir, RunRecord};
 use super::signal::StopFlags;
 use super::{Outcome, RunOptions};
 use crate::data::glove::GloveMatrix;
@@ -103,5 +103,13 @@ fn run_record(cfg: &TrainConfig, name: &str, archive: &Path, selected: &train::R
         test_reviews: selected.test.len(),
         cpu: Some(cpu),
         config: cfg.clone(),
+        data_files: data_files(archive, cfg.glove.as_deref()),
     })
+}
+
+/// The archive and the GloVe file a run reads, identified for config.json.
+fn data_files(archive: &Path, glove: Option<&str>) -> Vec<DataFile> {
+    let glove = glove.map(|g| crate::fetch::local_path(&crate::fetch::Source::parse(g), &crate::fetch::data_home()));
+    let glove = glove.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+    [DataFile::identify("imdb", archive), glove.and_then(|g| DataFile::identify("glove", &g))].into_iter().flatten().collect()
 }
