@@ -1,8 +1,9 @@
 //! Many trainings as one job: a sweep's grid ([`grid`]), its points run resumably on data
-//! prepared once ([`point`]), and the vanishing-gradient study by cell and depth
+//! prepared once ([`point`]) and identified by their configuration ([`identity`]), and the vanishing-gradient study by cell and depth
 //! ([`grads`]). `imdb-rnn sweep`, `grads` and `course` call these.
 pub mod grads;
 pub mod grid;
+pub mod identity;
 pub mod point;
 
 pub use point::{run_all, run_point, Point, PointStatus, RunAll, Tally};
