@@ -221,6 +221,21 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Opens /dev/null on stdin, stdout or stderr when the process was started with one
+/// closed (`2>&-`): otherwise the next file opened (a log, a checkpoint) would take
+/// that descriptor, and messages meant for stderr would land in it.
+pub fn reopen_closed_stdio() {
+    for fd in 0..=2 {
+        // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open; open(2) gets a
+        // NUL-terminated path, and the lowest free descriptor it returns is `fd` itself.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 {
+                libc::open(c"/dev/null".as_ptr(), if fd == 0 { libc::O_RDONLY } else { libc::O_WRONLY });
+            }
+        }
+    }
+}
+
 /// The first item of a list given twice (`--depth 2,2`): a repeated value would train
 /// one configuration twice and count it twice, so lists refuse it.
 pub(crate) fn first_repeat<T: PartialEq>(items: &[T]) -> Option<&T> {
