@@ -43,6 +43,8 @@ pub struct Trainer<'a> {
     total_steps: u64,
     /// Losses are fetched from the device every this many steps (each fetch synchronises).
     log_every: usize,
+    /// `--grad-every`, at most an epoch's steps (so that every epoch logs); 0 for none.
+    grad_every: u64,
     /// `IMDB_RNN_INJECT_NAN_AT_STEP`: the tests' way to make a run diverge.
     inject_nan_at: Option<u64>,
 }
@@ -123,6 +125,7 @@ impl<'a> Trainer<'a> {
         Ok(Trainer {
             total_steps: (splits.train.len.div_ceil(cfg.batch_size) * cfg.epochs) as u64,
             log_every: if device == Device::Cpu { 1 } else { 50 },
+            grad_every: cfg.grad_every.min(splits.train.len.div_ceil(cfg.batch_size)) as u64,
             inject_nan_at: std::env::var("IMDB_RNN_INJECT_NAN_AT_STEP").ok().and_then(|v| v.parse().ok()),
             started: Instant::now() - Duration::from_secs_f64(state.total_seconds),
             grad_layout: grads::layout(&model),
@@ -178,7 +181,7 @@ impl<'a> Trainer<'a> {
         let batch = self.splits.train.batch(&epoch.plans[batch_index]);
         self.reseed_dropout(epoch.number, batch_index);
         self.state.global_step += 1;
-        let log_grads = self.cfg.grad_every > 0 && self.state.global_step.is_multiple_of(self.cfg.grad_every as u64);
+        let log_grads = self.grad_every > 0 && self.state.global_step.is_multiple_of(self.grad_every);
         let Gradients { loss, logits, params, input } = self.backward(&batch, log_grads);
         let params = self.clip(params, log_grads, &mut epoch.pending_norms);
         if let (Some(tg), Some(gx)) = (epoch.grads.time.as_mut(), input.as_ref()) {
