@@ -203,7 +203,11 @@ impl RunDir {
     pub fn read_config_or(&self, missing: impl FnOnce() -> String) -> Result<RunRecord> {
         let path = self.config();
         let bytes = std::fs::read(&path).with_context(missing)?;
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", path.display()))
+        let mut record: RunRecord = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", path.display()))?;
+        // Runs recorded before paths were made absolute hold --glove as typed: read from
+        // where they were trained, it names the same file a rerun's absolute path does.
+        record.config.glove = record.config.glove.map(|g| crate::fetch::absolute_value(&g));
+        Ok(record)
     }
 
     /// Writes config.json atomically.
