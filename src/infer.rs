@@ -31,6 +31,12 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     let vocab = vocab.reindex();
     let device = parse_device(device)?;
     let weights = if best { paths.best() } else { paths.model() };
+    if best && !weights.exists() {
+        anyhow::bail!(
+            "{} has no best.ot: it is written only by a run with a validation split (--val-frac); leave out --best to use the final weights",
+            dir.display()
+        );
+    }
     let weights = if weights.exists() || best { weights } else { paths.checkpoint() };
     let mut model = Classifier::new(&record.config.model, device, None)?;
     if weights == paths.checkpoint() {
@@ -46,6 +52,40 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     }
     let weights = weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(LoadedRun { record, vocab, model, weights })
+}
+
+/// The `--imdb` (`role` `imdb`) or `--glove` (`glove`) value a run recorded, for a
+/// command that reads the run's data again without the flag; refused in one line, naming
+/// the run and the flag, when it is a file that is no longer where it was.
+pub fn recorded_data(dir: &Path, record: &RunRecord, role: &str) -> Result<Option<String>> {
+    let (value, flag, what) = match role {
+        "imdb" => (Some(record.archive.as_str()), "--imdb", "IMDB archive"),
+        _ => (record.config.glove.as_deref(), "--glove", "GloVe file"),
+    };
+    let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    if !matches!(crate::fetch::Source::parse(value), crate::fetch::Source::Path(p) if !p.exists()) {
+        return Ok(Some(value.to_string()));
+    }
+    let file = record.data_file(role);
+    let size = file.and_then(|f| f.bytes).map(|b| format!(", {b} bytes")).unwrap_or_default();
+    let official = file.and_then(|f| f.official.as_deref()).map(|n| format!(" (or {flag} {n}, the official file it was)")).unwrap_or_default();
+    anyhow::bail!("run {} recorded its {what} as {value}{size}, which is not there; pass the file with {flag} PATH{official}", dir.display())
+}
+
+/// The one warning for the reviews without words (empty or punctuation only), by their
+/// 1-based number in the input; `None` when there are none.
+pub fn no_words_warning(numbers: &[usize]) -> Option<String> {
+    const SHOWN: usize = 5;
+    let (first, rest) = numbers.split_at(numbers.len().min(SHOWN));
+    let list = first.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+    let more = if rest.is_empty() { String::new() } else { format!(" and {} more", rest.len()) };
+    let (noun, verb) = if numbers.len() == 1 { ("review", "has") } else { ("reviews", "have") };
+    (!numbers.is_empty()).then(|| {
+        format!(
+            "imdb-rnn: warning: {} {noun} {verb} no words (empty or punctuation only): {list}{more}; their probability reflects the model, not the review",
+            numbers.len()
+        )
+    })
 }
 
 /// Reviews, one per line of `input`. A line that is not valid UTF-8 is decoded with
@@ -82,22 +122,16 @@ pub struct Prediction<'a> {
 /// Reviews classified per call: bounds the memory of one forward pass however long stdin is.
 pub const CLASSIFY_CHUNK: usize = 256;
 
-/// Classifies `texts` (reviews `first + 1..` of the input, for the warning that names an
-/// empty one) with the run's own encoding.
-pub fn classify<'t>(run: &LoadedRun, texts: &'t [String], first: usize) -> Result<Vec<Prediction<'t>>> {
+/// Classifies `texts` with the run's own encoding; a review without words gets
+/// `tokens` 0 (its probability reflects the model, not the review).
+pub fn classify<'t>(run: &LoadedRun, texts: &'t [String]) -> Result<Vec<Prediction<'t>>> {
     let LoadedRun { record, vocab, model, .. } = run;
     let max_len = record.config.encode.max_len;
     let _guard = tch::no_grad_guard();
     let mut ids = Vec::with_capacity(texts.len() * max_len);
     let mut lengths = Vec::with_capacity(texts.len());
-    for (i, t) in texts.iter().enumerate() {
+    for t in texts {
         let (row, len) = encode_text(t, vocab, max_len, record.config.encode.truncate);
-        if len == 0 {
-            eprintln!(
-                "imdb-rnn: warning: review {} has no words (empty or punctuation only); its probability reflects the model, not the review",
-                first + i + 1
-            );
-        }
         ids.extend(row.into_iter().map(|i| i as i64));
         lengths.push(len as i64);
     }

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod course;
 pub mod cpu;
 pub mod data;
+pub mod destination;
 pub mod exit;
 pub mod fetch;
 pub mod infer;

@@ -16,6 +16,7 @@ extern "C" fn preinit(_argc: i32, _argv: *const *const std::ffi::c_char, _envp: 
 }
 
 fn main() -> ExitCode {
+    imdb_rnn::util::reopen_closed_stdio();
     // Ask libtorch's CPU allocator for transparent huge pages before it allocates
     // anything: without it 20-27% of a CPU epoch went to page faults (BENCHMARKS.md).
     if std::env::var_os("THP_MEM_ALLOC_ENABLE").is_none() {
@@ -27,8 +28,10 @@ fn main() -> ExitCode {
         // The reader went away (`| head`): nothing more to say, nothing failed.
         Err(err) if err.downcast_ref::<imdb_rnn::util::StdoutClosed>().is_some() => Exit::Success.into(),
         Err(err) => {
-            // One line, with the whole context chain.
-            eprintln!("imdb-rnn: {err:#}");
+            // One line, with the whole context chain; a stderr that cannot take it
+            // (`2>/dev/full`) changes nothing about the exit status.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "imdb-rnn: {err:#}");
             Exit::Error.into()
         }
     }

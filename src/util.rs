@@ -1,5 +1,5 @@
-//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, and a
-//! seeded, version-stable RNG.
+//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, a
+//! seeded, version-stable RNG, and the repeats of a list.
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -221,9 +221,37 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Opens /dev/null on stdin, stdout or stderr when the process was started with one
+/// closed (`2>&-`): otherwise the next file opened (a log, a checkpoint) would take
+/// that descriptor, and messages meant for stderr would land in it.
+pub fn reopen_closed_stdio() {
+    for fd in 0..=2 {
+        // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open; open(2) gets a
+        // NUL-terminated path, and the lowest free descriptor it returns is `fd` itself.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 {
+                libc::open(c"/dev/null".as_ptr(), if fd == 0 { libc::O_RDONLY } else { libc::O_WRONLY });
+            }
+        }
+    }
+}
+
+/// The first item of a list given twice (`--depth 2,2`): a repeated value would train
+/// one configuration twice and count it twice, so lists refuse it.
+pub(crate) fn first_repeat<T: PartialEq>(items: &[T]) -> Option<&T> {
+    items.iter().enumerate().find(|(i, x)| items[..*i].contains(x)).map(|(_, x)| x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_repeat_of_a_list_is_the_first_item_seen_before() {
+        assert_eq!(first_repeat(&[1, 2, 3, 2, 1]), Some(&2));
+        assert_eq!(first_repeat(&[1, 2, 3]), None);
+        assert_eq!(first_repeat::<u8>(&[]), None);
+    }
 
     #[test]
     fn shuffles_are_permutations_and_depend_on_the_seed() {

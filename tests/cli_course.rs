@@ -270,3 +270,18 @@ fn a_bad_only_value_or_a_flag_the_course_varies_is_refused_in_one_line_before_an
     );
     assert!(!f.runs.exists() && !f.out.exists(), "nothing written");
 }
+
+#[test]
+fn a_course_that_finds_a_run_locked_by_another_process_says_so_without_speaking_of_shards() {
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.root()).unwrap();
+    // Another process training Q1-Q2's one run: its lock is held.
+    let lock = std::fs::File::create(f.root().join(".rnn-l1-random-final-s0.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = f.course(&["--only", "q1-q2"]).assert().success();
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stderr),
+        "imdb-rnn course: 1 of 1 runs are not finished yet (another process is training them); run the same command again once it ends, to write the report\n"
+    );
+    assert!(!f.out.exists(), "no report while a run is unfinished");
+}

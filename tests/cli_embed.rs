@@ -88,3 +88,16 @@ fn embed_needs_a_run_or_glove_and_one_word_per_argument() {
         .code(1)
         .stderr("imdb-rnn: embed: \"very good\" is not one word under the course's tokenizer (lowercase, letters and digits only); pass words one by one\n");
 }
+
+#[test]
+fn a_glove_header_claiming_more_words_than_the_file_holds_is_read_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 20);
+    let glove = tmp.path().join("cut.txt");
+    std::fs::write(&glove, "400000 4\nthe 0.1 0.2 0.3 0.4\ngreat 1 1 1 1\n").unwrap();
+    let out = imdb_rnn(&tmp.path().join("home")).args(["embed", "great", "--quiet", "--glove"]).arg(&glove).arg("--imdb").arg(&archive).assert().success();
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stderr),
+        format!("imdb-rnn: warning: {}: the header says 400000 words but the file holds 2; it may be truncated (using the 2 read)\n", glove.display())
+    );
+}

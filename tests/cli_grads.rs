@@ -107,6 +107,20 @@ fn a_study_rerun_with_changed_options_is_refused_naming_the_option_before_any_tr
     assert_eq!(std::fs::read(runs.join("g/rnn-l1/steps.csv")).unwrap(), steps, "the 2-epoch run is left as it was");
 }
 
+#[test]
+fn a_depth_or_cell_given_twice_is_refused_before_any_training_naming_the_flag_and_the_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    for (args, msg) in [
+        (["--depth", "2,2", "--cells", "rnn"], "imdb-rnn: --depth 2,2: depth 2 is given twice; give each depth once\n"),
+        (["--depth", "1,2,1", "--cells", "rnn"], "imdb-rnn: --depth 1,2,1: depth 1 is given twice; give each depth once\n"),
+        (["--depth", "1", "--cells", "lstm,gru,lstm"], "imdb-rnn: --cells lstm,gru,lstm: cell lstm is given twice; give each cell once\n"),
+    ] {
+        imdb_rnn(&home).arg("grads").args(args).args(["--offline", "--runs-dir"]).arg(tmp.path().join("runs")).assert().code(1).stderr(msg);
+    }
+    assert!(!tmp.path().join("runs").exists(), "nothing was trained or written");
+}
+
 /// A tempdir with two runs trained on the learnable fixture under `runs/`: `a` logging
 /// gradients every 2 steps, `b` with another seed. Returns (tempdir, data home, runs root).
 fn two_trained_runs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {

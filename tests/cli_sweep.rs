@@ -97,6 +97,25 @@ fn shards_split_the_grid_deterministically_and_dry_run_lists_them() {
 }
 
 #[test]
+fn a_grid_value_given_twice_is_refused_naming_the_key_and_the_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    imdb_rnn(&home)
+        .args(["sweep", "--grid", "cell=lstm layers=1,2 seed=0,0", "--dry-run"])
+        .assert()
+        .code(1)
+        .stderr("imdb-rnn: --grid item \"seed=0,0\": value 0 is given twice; give each value once\n");
+    let file = tmp.path().join("s.toml");
+    std::fs::write(&file, "[grid]\ncell = [\"gru\", \"rnn\", \"gru\"]\n").unwrap();
+    imdb_rnn(&home)
+        .args(["sweep", "--dry-run", "--config"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(format!("imdb-rnn: sweep file {}: grid key cell has the value gru twice; give each value once\n", file.display()));
+}
+
+#[test]
 fn a_failing_point_is_recorded_the_sweep_goes_on_and_summary_shows_it() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 60);
@@ -172,4 +191,64 @@ fn a_sweep_over_embeddings_gives_glove_points_the_files_dimension_and_random_poi
         let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(runs.join(format!("e/emb={emb}/summary.json"))).unwrap()).unwrap();
         assert_eq!(summary["status"], "finished", "emb={emb}");
     }
+}
+
+#[test]
+fn a_point_spelt_with_a_default_value_reuses_the_run_of_its_configuration_and_summary_counts_each_seed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 30);
+    let glove = write_glove_4d(tmp.path());
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    // No --emb-dim: the GloVe points take the file's.
+    const SHARED: [&str; 6] = ["--epochs", "1", "--hidden", "8", "--lr", "0.01"];
+    // README's two sweeps into one --name: the grid, then the sweep file adding emb.
+    imdb_rnn(&home)
+        .args(["sweep", "--grid", "cell=lstm layers=2 seed=0,1", "--quiet", "--name", "c"])
+        .args(SHARED)
+        .data_and_runs(&archive, &runs)
+        .assert()
+        .success();
+    let file = tmp.path().join("course.toml");
+    std::fs::write(&file, "[grid]\ncell = [\"lstm\"]\nlayers = [2]\nemb = [\"random\", \"glove-frozen\"]\nseed = [0, 1]\n").unwrap();
+    let out = imdb_rnn(&home)
+        .args(["sweep", "--quiet", "--name", "c", "--config"])
+        .arg(&file)
+        .args(SHARED)
+        .arg("--glove")
+        .arg(&glove)
+        .data_and_runs(&archive, &runs)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let sweep = runs.join("c");
+    for seed in [0, 1] {
+        let line = format!(
+            "{}\tsame configuration as {}",
+            sweep.join(format!("cell=lstm,emb=random,layers=2,seed={seed}")).display(),
+            sweep.join(format!("cell=lstm,layers=2,seed={seed}")).display()
+        );
+        assert!(stdout.contains(&line), "{line:?} in {stdout}");
+        assert!(!sweep.join(format!("cell=lstm,emb=random,layers=2,seed={seed}")).exists(), "not trained twice");
+        assert!(stdout.contains(&format!("cell=lstm,emb=glove-frozen,layers=2,seed={seed}\tfinished")), "{stdout}");
+    }
+    let summary = |root: &Path| {
+        let out = imdb_rnn(&home).arg("summary").arg(root).args(["--where", "emb=random", "--format", "csv"]).assert().success();
+        let csv = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        let rows: Vec<Vec<String>> = csv.lines().map(|l| l.split(',').map(String::from).collect()).collect();
+        let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+        assert_eq!(rows.len(), 2, "one configuration: {csv}");
+        (rows[1][col("runs")].clone(), rows[1][col("seeds")].clone(), String::from_utf8_lossy(&out.get_output().stderr).into_owned())
+    };
+    assert_eq!(summary(&runs), ("2".into(), "0 1".into(), String::new()));
+    // A copy of a run (as two spellings trained before points were identified by their
+    // configuration) is counted once, with a note.
+    let copy = sweep.join("cell=lstm,emb=random,layers=2,seed=0");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["config.json", "summary.json", "metrics.csv"] {
+        std::fs::copy(sweep.join("cell=lstm,layers=2,seed=0").join(f), copy.join(f)).unwrap();
+    }
+    // The first in path order is kept.
+    let note =
+        format!("imdb-rnn: note: {} has the same configuration as {}; counted once\n", sweep.join("cell=lstm,layers=2,seed=0").display(), copy.display());
+    assert_eq!(summary(&runs), ("2".into(), "0 1".into(), note));
 }

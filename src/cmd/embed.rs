@@ -37,7 +37,8 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
             let crate::infer::LoadedRun { record, vocab, model, .. } = crate::infer::load_run(dir, "cpu", false)?;
             let dim = model.embedding.size()[1] as usize;
             let data = Vec::<f32>::try_from(model.embedding.detach().to_device(tch::Device::Cpu).flatten(0, -1))?;
-            (vocab, Some((dim, data)), record.config.glove)
+            let glove = if args.glove.is_none() { crate::infer::recorded_data(dir, &record, "glove")? } else { None };
+            (vocab, Some((dim, data)), glove)
         }
         None => {
             let mut cache = DataCache::new(&args.source);

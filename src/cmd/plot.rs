@@ -1,11 +1,15 @@
 //! `imdb-rnn plot` (PNG figures of runs, or a gradient study's figures) and `imdb-rnn
 //! report` (the HTML report, written by [`crate::report::html`]).
 use crate::cli::{PlotArgs, ReportArgs};
+use crate::destination::check_output_file;
 use crate::report::{html, plots};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 pub fn plot(args: &PlotArgs) -> Result<()> {
+    if args.runs.len() > 1 {
+        check_output_file("--overlay", &args.overlay)?;
+    }
     let mut written = Vec::new();
     for dir in &args.runs {
         let figures = if super::grads::is_study(dir) { super::grads::redraw_study(dir)? } else { plots::plot_run(dir)? };
@@ -24,6 +28,7 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
 }
 
 pub fn report(args: &ReportArgs) -> Result<()> {
+    check_output_file("--out", &args.out)?;
     let figures = html::write_report(&args.root, &args.out)?;
     if args.output.json {
         let written = serde_json::json!({ "report": args.out.display().to_string(), "figures": display_all(&figures) });

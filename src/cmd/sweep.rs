@@ -4,6 +4,7 @@ use super::DataCache;
 use crate::cli::SweepArgs;
 use crate::exit::Exit;
 use crate::sweep::grid::{expand, parse_grid, parse_shard, point_name, read_sweep_file, take_shard};
+use crate::sweep::identity::{distinct_points, SameAs};
 use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::refuse_changed_options;
 use crate::sweep::{run_all, Point, RunAll};
@@ -39,16 +40,21 @@ pub fn run(args: &SweepArgs) -> Result<Exit> {
         let name = point_name(&point);
         points.push(Point { dir: root.join(&name), name, args: a });
     }
+    let (points, same) = distinct_points(&root, points);
     let planned = take_shard(points, shard);
     for p in &planned {
         refuse_changed_options(&p.dir, &p.args)?;
     }
+    // Each invocation of a sharded sweep sees the same duplicates; the first says so.
+    let same = if shard.0 == 0 { same } else { Vec::new() };
     if args.dry_run {
         for p in &planned {
             crate::outln!("{}", p.dir.display());
         }
+        print_same(&same, false)?;
         return Ok(Exit::Success);
     }
+    print_same(&same, args.output.json)?;
     let stop = StopFlags::install();
     let jobs = args.jobs.jobs();
     if let Some(code) = launch_workers_if_asked(jobs, args.train.threads, "sweep", &stop)? {
@@ -70,4 +76,18 @@ pub fn run(args: &SweepArgs) -> Result<Exit> {
         return Ok(code);
     }
     Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success })
+}
+
+/// The points not trained because another run holds their configuration, listed as the
+/// trained ones are.
+fn print_same(same: &[SameAs], json: bool) -> Result<()> {
+    for s in same {
+        let word = format!("same configuration as {}", s.run.display());
+        if json {
+            crate::outln!("{}", serde_json::json!({"run": s.point.dir.display().to_string(), "status": word}));
+        } else {
+            crate::outln!("{}\t{word}", s.point.dir.display());
+        }
+    }
+    Ok(())
 }

@@ -93,12 +93,14 @@ struct Parser<'v> {
     data: Vec<f32>,
     seen: Vec<bool>,
     file_words: usize,
+    /// The word count gensim's header claims.
+    header_words: Option<usize>,
 }
 
 impl<'v> Parser<'v> {
     fn new(vocab: &'v Vocab, path: &'v Path) -> Parser<'v> {
         let index = vocab.words().iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
-        Parser { vocab, path, index, dim: None, data: Vec::new(), seen: vec![false; vocab.len()], file_words: 0 }
+        Parser { vocab, path, index, dim: None, data: Vec::new(), seen: vec![false; vocab.len()], file_words: 0, header_words: None }
     }
 
     fn here(&self, line_no: usize) -> String {
@@ -141,11 +143,12 @@ impl<'v> Parser<'v> {
     fn header(&mut self, text: &str, line_no: usize) -> Result<bool> {
         let mut it = text.split(' ');
         if let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) {
-            if let (Ok(_), Ok(d)) = (a.parse::<usize>(), b.parse::<usize>()) {
+            if let (Ok(n), Ok(d)) = (a.parse::<usize>(), b.parse::<usize>()) {
                 if d == 0 {
                     bail!("{}: header says dimension 0", self.here(line_no));
                 }
                 self.dim = Some(d);
+                self.header_words = Some(n);
                 return Ok(true);
             }
         }
@@ -201,12 +204,20 @@ impl<'v> Parser<'v> {
 
     /// The matrix and its coverage, or an error when the file held no vectors.
     fn finish(self) -> Result<GloveMatrix> {
-        let Parser { vocab, path, dim, data, seen, file_words, .. } = self;
+        let Parser { vocab, path, dim, data, seen, file_words, header_words, .. } = self;
         let Some(dim) = dim else {
             bail!("{}: no vectors found (empty file?); pass a GloVe text file with --glove", path.display());
         };
         if file_words == 0 {
             bail!("{}: no vectors found after the header; pass a GloVe text file with --glove", path.display());
+        }
+        if let Some(n) = header_words.filter(|&n| n > file_words) {
+            // Whole lines of valid vectors: usable, but a file cut short on a line boundary
+            // looks exactly like this.
+            eprintln!(
+                "imdb-rnn: warning: {}: the header says {n} words but the file holds {file_words}; it may be truncated (using the {file_words} read)",
+                path.display()
+            );
         }
         let words = vocab.len() - Vocab::SPECIALS;
         let found = seen.iter().filter(|&&s| s).count();

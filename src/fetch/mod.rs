@@ -100,8 +100,46 @@ impl Source {
 
 /// Resolves `source` to a local file, downloading into the data directory if needed.
 /// A local path is the user's choice: it is not hash-checked, its structure is
-/// validated when read.
+/// validated when read. The path is absolute (canonical), so what a run records of it
+/// holds from any working directory.
 pub fn resolve(source: &Source, home: &Path, opts: &FetchOptions) -> Result<PathBuf> {
+    let local = resolve_local(source, home, opts)?;
+    Ok(std::fs::canonicalize(&local).unwrap_or(local))
+}
+
+/// A `--glove`/`--imdb` value as a run records it: a path made absolute (canonical)
+/// when it exists; a URL, a name or a missing path as given.
+pub fn absolute_value(value: &str) -> String {
+    match Source::parse(value) {
+        Source::Path(p) => std::fs::canonicalize(&p).map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|_| value.to_string()),
+        _ => value.to_string(),
+    }
+}
+
+/// The official name of a local file (`imdb`, `glove-wiki-gigaword-50`, ...) when its
+/// name (and for IMDB, its pinned size) is the official file's.
+pub fn official_name(path: &Path, bytes: u64) -> Option<String> {
+    let file = path.file_name()?.to_str()?;
+    if file == IMDB_FILE && bytes == IMDB_SIZE {
+        return Some("imdb".into());
+    }
+    GLOVE_NAMES.iter().find(|n| file == format!("{n}.gz")).map(|n| n.to_string())
+}
+
+/// Where [`resolve`] finds `source` without fetching anything: the path itself, or its
+/// file in the mirror or the data directory.
+pub fn local_path(source: &Source, home: &Path) -> PathBuf {
+    match source {
+        Source::Path(p) => p.clone(),
+        Source::Official(name) => {
+            let file = official(name).expect("official names are known").file_name;
+            mirror_file(&file).unwrap_or_else(|| downloads_dir(home).join(file))
+        }
+        Source::Url(url) => downloads_dir(home).join(url.rsplit('/').next().unwrap_or_default()),
+    }
+}
+
+fn resolve_local(source: &Source, home: &Path, opts: &FetchOptions) -> Result<PathBuf> {
     match source {
         Source::Path(p) => {
             if !p.exists() {

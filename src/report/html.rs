@@ -37,7 +37,7 @@ pub(crate) fn img(path: &Path, alt: &str) -> Result<String> {
 /// directories gain their PNG figures on the way, as `imdb-rnn plot` would write them;
 /// returns those figures' paths.
 pub fn write_report(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
-    let runs = find_runs(root)?;
+    let (runs, _) = super::duplicates::distinct_runs(find_runs(root)?);
     if runs.is_empty() {
         bail!("no run directories under {} (looked for config.json written by imdb-rnn train)", root.display());
     }

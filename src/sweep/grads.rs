@@ -30,18 +30,26 @@ pub fn parse_depths(text: &str) -> Result<Vec<i64>> {
     if depths.is_empty() || depths.iter().any(|&d| d < 1) {
         return Err(bad());
     }
+    if let Some(d) = crate::util::first_repeat(&depths) {
+        bail!("--depth {text}: depth {d} is given twice; give each depth once");
+    }
     Ok(depths)
 }
 
 pub fn parse_cells(text: &str) -> Result<Vec<Cell>> {
-    text.split(',')
+    let cells = text
+        .split(',')
         .map(|c| match c.trim() {
             "rnn" => Ok(Cell::Rnn),
             "lstm" => Ok(Cell::Lstm),
             "gru" => Ok(Cell::Gru),
             other => bail!("--cells: unknown cell {other:?}; expected rnn, lstm or gru (comma-separated)"),
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(c) = crate::util::first_repeat(&cells) {
+        bail!("--cells {text}: cell {} is given twice; give each cell once", c.name());
+    }
+    Ok(cells)
 }
 
 /// A finished run of a study: its cell, depth and directory.

@@ -19,6 +19,9 @@ pub fn parse_grid(text: &str) -> Result<Grid> {
         if values.is_empty() {
             bail!("--grid item {item:?}: no values");
         }
+        if let Some(v) = crate::util::first_repeat(&values) {
+            bail!("--grid item {item:?}: value {v} is given twice; give each value once");
+        }
         if out.iter().any(|(k, _)| *k == key) {
             bail!("--grid: key {key} given twice");
         }
@@ -94,6 +97,9 @@ pub fn read_sweep_file(path: &Path) -> Result<(TrainArgs, Grid)> {
             toml::Value::Array(a) => a.iter().map(toml_scalar).collect::<Result<Vec<_>>>()?,
             other => vec![toml_scalar(&other)?],
         };
+        if let Some(v) = crate::util::first_repeat(&values) {
+            bail!("sweep file {}: grid key {k} has the value {v} twice; give each value once", path.display());
+        }
         grid.push((k, values));
     }
     Ok((base, grid))

@@ -1,8 +1,9 @@
 //! Many trainings as one job: a sweep's grid ([`grid`]), its points run resumably on data
-//! prepared once ([`point`]) by one process or several at once ([`jobs`]), and the vanishing-gradient study by cell and depth
+//! prepared once ([`point`]) by one process or several at once ([`jobs`]) and identified by their configuration ([`identity`]), and the vanishing-gradient study by cell and depth
 //! ([`grads`]). `imdb-rnn sweep`, `grads` and `course` call these.
 pub mod grads;
 pub mod grid;
+pub mod identity;
 pub mod jobs;
 pub mod point;
 

@@ -93,13 +93,7 @@ pub fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
         // No run yet, or options the point itself will report as failed.
         return Ok(());
     };
-    // The embedding rows come from the data, and a GloVe file sets the embedding size.
-    // The threads are how fast, not what, a run computes (`--jobs` workers get a share).
-    let mut ignore = vec!["model.vocab_size", "threads"];
-    if now.model.embedding.uses_glove() && args.emb_dim.is_none() {
-        ignore.push("model.recurrent.input_size");
-    }
-    match first_difference(&record.config, &now, &ignore) {
+    match first_difference(&record.config, &now, &super::identity::data_shaped_fields(args, &now)) {
         Some(what) => {
             bail!("sweep point {} was run with other options ({what}); run the sweep with its original options, or give it another --name", dir.display())
         }

@@ -2,6 +2,7 @@
 //! (where in the run it was taken), written so that a full disk or a kill leaves the
 //! previous pair whole, and read back for a bit-identical resume.
 use super::adam::Adam;
+use super::grads::TimeGrads;
 use super::run::RunDir;
 use crate::model::Classifier;
 use anyhow::{bail, Context, Result};
@@ -56,15 +57,62 @@ pub struct CheckpointState {
     pub total_seconds: f64,
 }
 
+/// The gradient statistics of the epoch in progress (with `--grad-every`): a checkpoint
+/// taken mid-epoch carries them, so the resumed epoch's grads_epoch.csv and
+/// grads_time.csv cover the steps before the stop too.
+#[derive(Default)]
+pub struct EpochGrads {
+    /// One row of norms (in the layout's order) per logged step.
+    pub norms: Vec<Vec<f32>>,
+    pub time: Option<TimeGrads>,
+}
+
+impl EpochGrads {
+    const NORMS: &'static str = "epoch.norms";
+    const TIME: [&'static str; 4] = ["epoch.time.from_start", "epoch.time.count_start", "epoch.time.from_end", "epoch.time.count_end"];
+
+    fn named(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        if let Some(width) = self.norms.first().map(Vec::len) {
+            let flat: Vec<f32> = self.norms.concat();
+            out.push((Self::NORMS.to_string(), Tensor::from_slice(&flat).reshape([self.norms.len() as i64, width as i64])));
+        }
+        if let Some(t) = &self.time {
+            for (key, tensor) in Self::TIME.iter().zip([&t.from_start, &t.count_start, &t.from_end, &t.count_end]) {
+                out.push((key.to_string(), tensor.shallow_clone()));
+            }
+        }
+        out
+    }
+
+    /// What a checkpoint saved; empty for one taken at an epoch's end (or before
+    /// checkpoints carried them).
+    fn from_saved(saved: &HashMap<String, Tensor>) -> Result<EpochGrads> {
+        let norms = match saved.get(Self::NORMS) {
+            Some(t) => Vec::<Vec<f32>>::try_from(t.to_device(tch::Device::Cpu))?,
+            None => Vec::new(),
+        };
+        let time = match Self::TIME.map(|k| saved.get(k)) {
+            [Some(s), Some(cs), Some(e), Some(ce)] => {
+                Some(TimeGrads { from_start: s.shallow_clone(), count_start: cs.shallow_clone(), from_end: e.shallow_clone(), count_end: ce.shallow_clone() })
+            }
+            _ => None,
+        };
+        Ok(EpochGrads { norms, time })
+    }
+}
+
 /// Writes checkpoint.ot and checkpoint.json. `names` are the trainable parameters'
-/// names, in the order of Adam's moments.
-pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState) -> Result<()> {
+/// names, in the order of Adam's moments; `epoch_grads` what the epoch in progress has
+/// logged so far.
+pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState, epoch_grads: &EpochGrads) -> Result<()> {
     let mut named: Vec<(String, Tensor)> = model.named_parameters().into_iter().map(|(n, t)| (format!("model.{n}"), t.shallow_clone())).collect();
     for (i, n) in names.iter().enumerate() {
         named.push((format!("adam.m.{n}"), adam.m[i].shallow_clone()));
         named.push((format!("adam.v.{n}"), adam.v[i].shallow_clone()));
     }
     named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
+    named.extend(epoch_grads.named());
     // Both files are written before either replaces its old version: a full disk
     // leaves the previous checkpoint whole and consistent.
     let weights = crate::util::stage_tensors(&named, &run_dir.checkpoint())?;
@@ -73,8 +121,9 @@ pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String],
     state.commit()
 }
 
-/// Loads the checkpoint into `model` and `adam`, refusing a pair that disagrees.
-pub fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<CheckpointState> {
+/// Loads the checkpoint into `model` and `adam`, refusing a pair that disagrees; returns
+/// where it was taken and the gradient statistics of the epoch it interrupted.
+pub fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<(CheckpointState, EpochGrads)> {
     let state: CheckpointState = serde_json::from_slice(&std::fs::read(run_dir.checkpoint_state())?)
         .with_context(|| format!("{} is corrupt; delete the run directory to start over", run_dir.checkpoint_state().display()))?;
     let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(run_dir.checkpoint(), model.device)
@@ -100,5 +149,7 @@ pub fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[
         }
     }
     adam.step = state.adam_step;
-    Ok(state)
+    let epoch_grads =
+        EpochGrads::from_saved(&saved).with_context(|| format!("{} is corrupt; delete the run directory to start over", run_dir.checkpoint().display()))?;
+    Ok((state, epoch_grads))
 }

@@ -405,7 +405,8 @@ impl TrainConfig {
         if lr_schedule == LrSchedule::Plateau && val_frac == 0.0 {
             bail!("--lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)");
         }
-        let glove = if emb.uses_glove() { Some(a.glove.clone().unwrap_or_else(|| defaults::GLOVE.into())) } else { None };
+        // A path is recorded absolute: the run's config.json must name the file from any directory.
+        let glove = if emb.uses_glove() { Some(crate::fetch::absolute_value(a.glove.as_deref().unwrap_or(defaults::GLOVE))) } else { None };
         Ok(TrainConfig {
             model: ModelConfig { vocab_size: encode.vocab_size as i64 + 2, embedding: emb, recurrent, readout, emb_dropout, fc_dropout },
             encode,
@@ -570,7 +571,10 @@ pub fn first_difference(there: &TrainConfig, now: &TrainConfig, ignore: &[&str])
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    Some(format!("{} is {} there, {} now", option_of(&path), show(&x), show(&y)))
+    // The thread count changes only float rounding, yet a run resumed on another one is
+    // no longer bit-identical to itself, so it is not waved through: say why.
+    let why = if path == "threads" { ": it changes float rounding, so a run keeps the count it started with" } else { "" };
+    Some(format!("{} is {} there, {} now{why}", option_of(&path), show(&x), show(&y)))
 }
 
 /// The flag behind a path of [`TrainConfig`]'s JSON.

@@ -2,7 +2,7 @@
 //! checked (never overwritten, resumed only with the same options), config.json and the
 //! vocabulary written, and the training run (its callers draw its figures: `report`).
 use super::config::{self, TrainConfig};
-use super::run::{RunDir, RunRecord};
+use super::run::{DataFile, RunDir, RunRecord};
 use super::signal::StopFlags;
 use super::{Outcome, RunOptions};
 use crate::data::glove::GloveMatrix;
@@ -31,13 +31,16 @@ pub fn train_prepared(
     let selected = train::select_data(cfg, data);
     let steps_per_epoch = selected.train.len().div_ceil(cfg.batch_size);
     if cfg.grad_every > steps_per_epoch {
-        bail!(
-            "--grad-every {} is more than the {steps_per_epoch} steps of an epoch ({} training reviews, batch size {}): some epochs would log no gradient; use at most {steps_per_epoch}",
+        // Every epoch must log a gradient (its summaries need one): the interval is
+        // clamped to the epoch, as the trainer does it, and config.json keeps what was asked.
+        eprintln!(
+            "imdb-rnn: warning: --grad-every {} is more than the {steps_per_epoch} steps of an epoch ({} training reviews, batch size {}); logging every {steps_per_epoch} steps",
             cfg.grad_every,
             selected.train.len(),
             cfg.batch_size
         );
     }
+    warn_about_the_train_split(&selected.train);
     if let Some(g) = glove {
         if progress {
             eprintln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
@@ -48,6 +51,18 @@ pub fn train_prepared(
     crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
     let opts = RunOptions { resume, progress, stop, name: name.into() };
     train::train(cfg, data, glove, &run_dir, &opts)
+}
+
+/// A train split a model cannot learn the task from (one class, or a handful of reviews
+/// after `--val-frac`/`--subset`) still trains, as asked, but not silently.
+fn warn_about_the_train_split(train: &crate::data::prepare::EncodedSplit) {
+    let positives = train.positives();
+    if train.len() > 0 && (positives == 0 || positives == train.len()) {
+        let class = if positives == 0 { "negative" } else { "positive" };
+        eprintln!("imdb-rnn: warning: every one of the {} training reviews is {class}; the model can only learn to say {class}", train.len());
+    } else if (1..10).contains(&train.len()) {
+        eprintln!("imdb-rnn: warning: only {} training reviews (after --subset and --val-frac); lower --val-frac or raise --subset", train.len());
+    }
 }
 
 /// `cfg` as the data shapes it: the embedding has a row per id the data really has
@@ -103,5 +118,13 @@ fn run_record(cfg: &TrainConfig, name: &str, archive: &Path, selected: &train::R
         test_reviews: selected.test.len(),
         cpu: Some(cpu),
         config: cfg.clone(),
+        data_files: data_files(archive, cfg.glove.as_deref()),
     })
+}
+
+/// The archive and the GloVe file a run reads, identified for config.json.
+fn data_files(archive: &Path, glove: Option<&str>) -> Vec<DataFile> {
+    let glove = glove.map(|g| crate::fetch::local_path(&crate::fetch::Source::parse(g), &crate::fetch::data_home()));
+    let glove = glove.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+    [DataFile::identify("imdb", archive), glove.and_then(|g| DataFile::identify("glove", &g))].into_iter().flatten().collect()
 }

@@ -29,6 +29,42 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<crate::cpu::CpuRuntime>,
     pub config: TrainConfig,
+    /// The files the run read (the archive, GloVe) and what identifies them; absent in
+    /// runs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<DataFile>,
+}
+
+/// A data file a run read, as config.json records it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DataFile {
+    /// `imdb` or `glove`.
+    pub role: String,
+    /// Absolute.
+    pub path: String,
+    /// Its size (absent for an aclImdb directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Its official name (`imdb`, `glove-wiki-gigaword-50`...), when it is an official file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub official: Option<String>,
+}
+
+impl DataFile {
+    /// What identifies the file at `path`; `None` when it cannot be read.
+    pub fn identify(role: &str, path: &Path) -> Option<DataFile> {
+        let meta = std::fs::metadata(path).ok()?;
+        let bytes = meta.is_file().then_some(meta.len());
+        let official = bytes.and_then(|b| crate::fetch::official_name(path, b));
+        Some(DataFile { role: role.into(), path: path.display().to_string(), bytes, official })
+    }
+}
+
+impl RunRecord {
+    /// The recorded file of `role`, if config.json holds one.
+    pub fn data_file(&self, role: &str) -> Option<&DataFile> {
+        self.data_files.iter().find(|f| f.role == role)
+    }
 }
 
 /// How a run that wrote its summary.json ended (a run without one is unfinished:
@@ -167,7 +203,11 @@ impl RunDir {
     pub fn read_config_or(&self, missing: impl FnOnce() -> String) -> Result<RunRecord> {
         let path = self.config();
         let bytes = std::fs::read(&path).with_context(missing)?;
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", path.display()))
+        let mut record: RunRecord = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", path.display()))?;
+        // Runs recorded before paths were made absolute hold --glove as typed: read from
+        // where they were trained, it names the same file a rerun's absolute path does.
+        record.config.glove = record.config.glove.map(|g| crate::fetch::absolute_value(&g));
+        Ok(record)
     }
 
     /// Writes config.json atomically.

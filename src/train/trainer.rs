@@ -3,7 +3,7 @@
 //! evaluates, logs and checkpoints, [`Trainer::finish`] saves the model and summary.
 use super::adam::Adam;
 use super::batches::{self, Batch, BatchPlan};
-use super::checkpoint::{self, Accum, CheckpointState};
+use super::checkpoint::{self, Accum, CheckpointState, EpochGrads};
 use super::config::{self, TrainConfig};
 use super::evaluate::{evaluate, Evaluation};
 use super::grads::{self, NormEntry, TimeGrads};
@@ -35,12 +35,16 @@ pub struct Trainer<'a> {
     names: Vec<String>,
     grad_layout: Vec<NormEntry>,
     state: CheckpointState,
+    /// The gradient statistics of the epoch a resumed checkpoint interrupted.
+    resumed_grads: Option<EpochGrads>,
     log: RunLog,
     history: Vec<EpochMetrics>,
     started: Instant,
     total_steps: u64,
     /// Losses are fetched from the device every this many steps (each fetch synchronises).
     log_every: usize,
+    /// `--grad-every`, at most an epoch's steps (so that every epoch logs); 0 for none.
+    grad_every: u64,
     /// `IMDB_RNN_INJECT_NAN_AT_STEP`: the tests' way to make a run diverge.
     inject_nan_at: Option<u64>,
 }
@@ -60,9 +64,9 @@ pub struct Epoch {
     pending_losses: Vec<(u64, usize, Tensor)>,
     /// (step, every norm of the layout) not yet fetched.
     pending_norms: Vec<(u64, Tensor)>,
-    /// The fetched norms of the epoch's logged steps, for grads_epoch.csv.
-    norms: Vec<Vec<f32>>,
-    time_grads: Option<TimeGrads>,
+    /// The fetched norms of the epoch's logged steps (for grads_epoch.csv) and its
+    /// input gradients by position (for grads_time.csv).
+    grads: EpochGrads,
     bar: ProgressBar,
 }
 
@@ -111,13 +115,17 @@ impl<'a> Trainer<'a> {
         let mut adam = Adam::new(&params.iter().collect::<Vec<_>>(), cfg.lr);
         adam.weight_decay = cfg.weight_decay;
         let resume = opts.resume && run_dir.checkpoint_state().exists();
-        let state = if resume { checkpoint::load(run_dir, &mut model, &mut adam, &names)? } else { CheckpointState::default() };
+        let (state, resumed_grads) = match resume {
+            true => checkpoint::load(run_dir, &mut model, &mut adam, &names).map(|(s, g)| (s, Some(g)))?,
+            false => (CheckpointState::default(), None),
+        };
         let resume_at = resume.then_some(LogPosition { epoch: state.epoch, step: state.global_step });
         let log = RunLog::open(run_dir, resume_at, cfg.grad_every > 0)?;
         let history = run_dir.read_metrics().unwrap_or_default();
         Ok(Trainer {
             total_steps: (splits.train.len.div_ceil(cfg.batch_size) * cfg.epochs) as u64,
             log_every: if device == Device::Cpu { 1 } else { 50 },
+            grad_every: cfg.grad_every.min(splits.train.len.div_ceil(cfg.batch_size)) as u64,
             inject_nan_at: std::env::var("IMDB_RNN_INJECT_NAN_AT_STEP").ok().and_then(|v| v.parse().ok()),
             started: Instant::now() - Duration::from_secs_f64(state.total_seconds),
             grad_layout: grads::layout(&model),
@@ -130,18 +138,20 @@ impl<'a> Trainer<'a> {
             params,
             names,
             state,
+            resumed_grads,
             log,
             history,
         })
     }
 
     /// The next epoch, continuing where the checkpoint left off; `None` after the last.
-    pub fn begin_epoch(&self) -> Option<Epoch> {
+    pub fn begin_epoch(&mut self) -> Option<Epoch> {
         let (cfg, device) = (self.cfg, self.model.device);
         let number = self.state.epoch + 1;
         if number > cfg.epochs {
             return None;
         }
+        let grads = self.epoch_grads(self.splits.train.max_len as i64);
         let accum = &self.state.accum;
         let started = Instant::now() - Duration::from_secs_f64(accum.seconds);
         let train = &self.splits.train;
@@ -159,8 +169,7 @@ impl<'a> Trainer<'a> {
             seen: accum.seen,
             pending_losses: Vec::new(),
             pending_norms: Vec::new(),
-            norms: Vec::new(),
-            time_grads: (cfg.grad_every > 0).then(|| TimeGrads::new(train.max_len as i64, device)),
+            grads,
             bar,
         })
     }
@@ -172,10 +181,10 @@ impl<'a> Trainer<'a> {
         let batch = self.splits.train.batch(&epoch.plans[batch_index]);
         self.reseed_dropout(epoch.number, batch_index);
         self.state.global_step += 1;
-        let log_grads = self.cfg.grad_every > 0 && self.state.global_step.is_multiple_of(self.cfg.grad_every as u64);
+        let log_grads = self.grad_every > 0 && self.state.global_step.is_multiple_of(self.grad_every);
         let Gradients { loss, logits, params, input } = self.backward(&batch, log_grads);
         let params = self.clip(params, log_grads, &mut epoch.pending_norms);
-        if let (Some(tg), Some(gx)) = (epoch.time_grads.as_mut(), input.as_ref()) {
+        if let (Some(tg), Some(gx)) = (epoch.grads.time.as_mut(), input.as_ref()) {
             tg.add(gx, &batch.lengths);
         }
         self.adam.lr =
@@ -281,7 +290,7 @@ impl<'a> Trainer<'a> {
         }
         let norms = fetch_norms(&mut epoch.pending_norms, self.grad_layout.len())?;
         self.log.grads(norms.iter().flat_map(|(step, values)| self.grad_layout.iter().zip(values).map(|(e, &v)| GradRow::new(epoch.number, *step, e, v))))?;
-        epoch.norms.extend(norms.into_iter().map(|(_, values)| values));
+        epoch.grads.norms.extend(norms.into_iter().map(|(_, values)| values));
         if epoch.bar.length().is_some() {
             let seen = epoch.seen.max(1) as f64;
             let acc = epoch.correct.int64_value(&[]) as f64 / seen;
@@ -301,13 +310,24 @@ impl<'a> Trainer<'a> {
             seen: epoch.seen,
             seconds: epoch.started.elapsed().as_secs_f64(),
         };
-        self.save_checkpoint()
+        self.save_checkpoint(&epoch.grads)
     }
 
-    fn save_checkpoint(&mut self) -> Result<()> {
+    fn save_checkpoint(&mut self, epoch_grads: &EpochGrads) -> Result<()> {
         self.state.adam_step = self.adam.step;
         self.state.total_seconds = self.started.elapsed().as_secs_f64();
-        checkpoint::save(self.run_dir, &self.model, &self.adam, &self.names, &self.state)
+        checkpoint::save(self.run_dir, &self.model, &self.adam, &self.names, &self.state, epoch_grads)
+    }
+
+    /// The gradient statistics an epoch starts from: those the checkpoint saved when it
+    /// resumes mid-epoch, else none yet (with `--grad-every`; nothing without).
+    fn epoch_grads(&mut self, max_len: i64) -> EpochGrads {
+        let resumed = self.resumed_grads.take().filter(|_| self.state.next_batch > 0).unwrap_or_default();
+        if self.cfg.grad_every == 0 {
+            return EpochGrads::default();
+        }
+        let time = resumed.time.unwrap_or_else(|| TimeGrads::new(max_len, self.model.device));
+        EpochGrads { norms: resumed.norms, time: Some(time) }
     }
 
     /// Evaluates the epoch's model, logs the epoch, keeps the best weights, and takes
@@ -317,18 +337,18 @@ impl<'a> Trainer<'a> {
         let row = self.epoch_metrics(&epoch);
         self.print_epoch(&row);
         self.log.epoch(&row)?;
-        if let Some(tg) = &epoch.time_grads {
+        if let Some(tg) = &epoch.grads.time {
             self.log.grads_time(epoch.number, tg)?;
         }
         if self.cfg.grad_every > 0 {
-            self.log.grads_epoch(epoch.number, &self.grad_layout, &epoch.norms)?;
+            self.log.grads_epoch(epoch.number, &self.grad_layout, &epoch.grads.norms)?;
         }
         let stop_early = self.track_best(&row)?;
         self.history.push(row);
         self.state.epoch = epoch.number;
         self.state.next_batch = 0;
         self.state.accum = Accum::default();
-        self.save_checkpoint()?;
+        self.save_checkpoint(&EpochGrads::default())?;
         if stop_early {
             if self.opts.progress {
                 eprintln!("{}: no better validation accuracy for {} epochs; stopping early", self.opts.name, self.state.best.bad_epochs);

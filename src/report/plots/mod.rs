@@ -126,6 +126,7 @@ mod fixtures {
             test_reviews: 0,
             cpu: None,
             config: crate::train::config::TrainConfig::resolve(&args, None).unwrap(),
+            data_files: Vec::new(),
         };
         crate::train::run::RunDir::new(dir).write_config(&record).unwrap();
         let mut metrics = String::from("epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s\n");
