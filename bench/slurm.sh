@@ -90,6 +90,9 @@ for _ in $(seq 30); do
 done
 check "slurm $(sinfo -V | cut -d' ' -f2): node $host ($cpus CPUs) idle" test "$(sinfo -h -o %T)" = idle
 
+node_info() { srun -t 1 "$BIN" info >"$work/info.txt" 2>&1; }
+check "srun imdb-rnn info runs on the node" node_info
+
 # The jobs: submitted from a directory that is not the checkout, offline, on the given
 # archive, the data directory and runs in the submit directory.
 submit_dir="$work/submit"
@@ -166,6 +169,11 @@ interrupted="no"
 echo "  task 1 cancelled after $(seconds "$t") s; its log:"
 sed 's/^/    /' "slurm-${course_array}_1.out"
 wait_for_jobs "${course_array}_0"
+# slurmctld marks the dependency on its next pass.
+for _ in $(seq 60); do
+    [ "$(squeue -h -j "$course_report" -o %r)" = DependencyNeverSatisfied ] && break
+    sleep 0.5
+done
 check "(c) the report job waits forever after the cancel" test "$(squeue -h -j "$course_report" -o %r)" = DependencyNeverSatisfied
 scancel "$course_report"
 read -r again_array again_report < <(submit 2 --array=1 -- "${course[@]}")
