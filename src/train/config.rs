@@ -513,8 +513,9 @@ impl TrainConfig {
             "seed",
         ];
         const HOW_NOT_WHAT: [&str; 3] = ["threads", "device", "denormals"];
-        // The same embedding mode, so a GloVe run naming the default file adds nothing.
-        let same_mode = TrainArgs { emb: Some(self.model.embedding), ..TrainArgs::default() };
+        // The same embedding and readout, whose choice sets other defaults (the GloVe
+        // file, bucketed batches): those defaults add nothing to the name.
+        let same_mode = TrainArgs { emb: Some(self.model.embedding), readout: Some(self.model.readout), ..TrainArgs::default() };
         let reference = TrainConfig::resolve(&same_mode, Some(self.model.recurrent.input_size)).ok()?;
         let (a, b) = (serde_json::to_value(&reference).ok()?, serde_json::to_value(self).ok()?);
         let ignore: Vec<&str> = SPELLED_OUT.iter().chain(HOW_NOT_WHAT.iter()).copied().collect();

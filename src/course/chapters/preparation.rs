@@ -35,9 +35,11 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     part.figure(file.into(), format!("share of reviews with at most each length, and the --max-len {max_len} cut"));
     let words: Vec<Vec<String>> = report.top_words.iter().enumerate().map(|(i, (w, c))| vec![(i + 1).to_string(), w.clone(), c.to_string()]).collect();
     part.table(&["rank", "word", "train occurrences"], words);
-    let subset = match ctx.shared.subset {
-        Some(n) => format!(" The runs below train and test on a seeded {n} reviews of each split."),
-        None => String::new(),
+    let subset = match (ctx.shared.subset, ctx.shared.test_subset) {
+        (Some(n), Some(t)) if t < n => format!(" The runs below train on a seeded {n} reviews and are tested on a seeded {t} test reviews."),
+        (Some(n), _) => format!(" The runs below train and test on a seeded {n} reviews of each split."),
+        (None, Some(t)) => format!(" The runs below are tested on a seeded {t} test reviews."),
+        (None, None) => String::new(),
     };
     part.say(format!(
         "The vocabulary is `<pad>`, `<unk>` and the {} most frequent of the {} distinct train words; {:.2}% of test tokens fall outside it and read as `<unk>`. \
