@@ -109,7 +109,15 @@ pub struct SweepArgs {
     pub source: DataSource,
 }
 
+/// The train options the course varies run by run (`course::plan::VARIED`) are hidden
+/// from its --help; given anyway, they are refused with a line that says why.
 #[derive(Args, Debug)]
+#[command(mut_arg("cell", |a| a.hide(true)))]
+#[command(mut_arg("layers", |a| a.hide(true)))]
+#[command(mut_arg("emb", |a| a.hide(true)))]
+#[command(mut_arg("readout", |a| a.hide(true)))]
+#[command(mut_arg("batching", |a| a.hide(true)))]
+#[command(mut_arg("seed", |a| a.hide(true)))]
 pub struct CourseArgs {
     /// quick: a seeded 2,000 reviews of each split, 3 epochs, hidden 64 (minutes on a CPU);
     /// full: the course's settings on all 50,000 reviews.

@@ -1,7 +1,8 @@
 //! What a person looks at after training: figures (PNG), the summary table, evaluation
-//! metrics and the HTML report.
+//! metrics, the HTML report, and the statistics rule the reports' readings follow.
 pub mod eval;
 pub mod html;
 pub mod neighbours;
 pub mod plots;
+pub mod stats;
 pub mod summary;
