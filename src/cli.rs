@@ -113,7 +113,15 @@ pub struct SweepArgs {
     pub source: DataSource,
 }
 
+/// The train options the course varies run by run (`course::plan::VARIED`) are hidden
+/// from its --help; given anyway, they are refused with a line that says why.
 #[derive(Args, Debug)]
+#[command(mut_arg("cell", |a| a.hide(true)))]
+#[command(mut_arg("layers", |a| a.hide(true)))]
+#[command(mut_arg("emb", |a| a.hide(true)))]
+#[command(mut_arg("readout", |a| a.hide(true)))]
+#[command(mut_arg("batching", |a| a.hide(true)))]
+#[command(mut_arg("seed", |a| a.hide(true)))]
 pub struct CourseArgs {
     /// How much to train: the course's settings, or smaller ones that show its findings
     /// on a CPU (the report names every departure from the course).

@@ -145,7 +145,16 @@ fn the_smoke_course_writes_every_section_with_its_figures_and_the_runs_numbers_a
         assert!(html.contains(&format!("<section id=\"{id}\">")), "HTML lacks section {id}");
         assert!(md.contains(&format!("--only {id} ")), "Markdown lacks the commands of section {id}");
     }
-    assert_eq!(md.lines().filter(|l| l.starts_with("## ")).count(), SECTIONS.len());
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(headings[..2], ["## Findings", "## Contents"]);
+    assert_eq!(headings.len(), 2 + SECTIONS.len());
+    // The summary at the top: one finding per section, each linked to its section.
+    for id in SECTIONS {
+        assert_eq!(md.lines().filter(|l| l.starts_with("- [") && l.contains(&format!("](#{id}): "))).count(), 1, "finding of {id}");
+        assert!(html.contains(&format!("<li><a href=\"#{id}\">")), "HTML contents or findings lack {id}");
+    }
+    assert!(html.contains("<meta name=\"viewport\""));
+    assert!(md.contains("one seed"), "one seed per model is labelled as such");
     assert!(!md.contains("could not be written"), "{md}");
     assert!(assert_figures_drawn(&f) >= 12);
 
@@ -220,7 +229,7 @@ fn only_writes_the_chosen_sections_runs_only_their_runs_and_shards_write_the_rep
     expected.sort();
     assert_eq!(runs, expected, "q3 runs the RNN depths only");
     let html = f.html();
-    assert_eq!(html.matches("<section id=").count(), 1);
+    assert_eq!(html.matches("<section id=").count() - html.matches("<section id=\"findings\"").count(), 1, "one section besides the findings");
     assert!(html.contains("<section id=\"q3\">"));
     assert!(assert_figures_drawn(&f) >= 2);
     // Tables show mean ± sample std over the seeds, from their summary.json.
@@ -233,6 +242,26 @@ fn only_writes_the_chosen_sections_runs_only_their_runs_and_shards_write_the_rep
         let run = format!("rnn-l{layers}-random-final-s0");
         assert!(has_row(&md, &label(&run), &["2".to_string(), format!("{mean:.4} ± {std:.4}")]), "mean ± std of {run}");
     }
+    // The reading judges each depth against 1 layer by the rule: a finding only beyond
+    // 2 standard errors of the difference, else "within seed noise (n = 2".
+    let accs = |layers: usize| -> Vec<f64> {
+        (0..2).map(|s| json(&f.root().join(format!("rnn-l{layers}-random-final-s{s}/summary.json")))["final_test_acc"].as_f64().unwrap()).collect()
+    };
+    let (one, four) = (accs(1), accs(4));
+    let var = |v: &[f64]| {
+        let m = (v[0] + v[1]) / 2.0;
+        (v[0] - m).powi(2) + (v[1] - m).powi(2)
+    };
+    let diff = (four[0] + four[1] - one[0] - one[1]) / 2.0;
+    // Welch's SE over the seeds, never below the binomial floor of the test reviews.
+    let n_test = json(&f.root().join("rnn-l1-random-final-s0/config.json"))["test_reviews"].as_f64().unwrap();
+    let p = |v: &[f64]| (v[0] + v[1]) / 2.0;
+    let floor = (p(&one) * (1.0 - p(&one)) / n_test + p(&four) * (1.0 - p(&four)) / n_test).sqrt();
+    let se = (var(&one) / 2.0 + var(&four) / 2.0).sqrt().max(floor);
+    let verdict = if diff.abs() > 2.0 * se && diff != 0.0 { "**a finding** (beyond 2 SE" } else { "within seed noise (n = 2" };
+    let expected = format!("RNN 4 layers − RNN 1 layer: {:+.1} points, {verdict}", 100.0 * diff);
+    assert!(md.contains(&expected), "expected {expected:?} in the Q3 reading:\n{md}");
+    assert!(!md.contains("The best final test accuracy"), "no ranking of noise");
     let third = f.course(&["--only", "q3", "--seeds", "2"]).assert().success();
     assert_eq!(statuses(&third.get_output().stdout).get("already finished"), Some(&8));
 }
@@ -284,4 +313,17 @@ fn a_course_that_finds_a_run_locked_by_another_process_says_so_without_speaking_
         "imdb-rnn course: 1 of 1 runs are not finished yet (another process is training them); run the same command again once it ends, to write the report\n"
     );
     assert!(!f.out.exists(), "no report while a run is unfinished");
+}
+
+#[test]
+fn course_help_does_not_offer_the_flags_the_course_varies_but_keeps_the_shared_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = imdb_rnn(tmp.path()).args(["course", "--help"]).assert().success().get_output().clone();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for hidden in ["--cell ", "--layers ", "--emb ", "--readout ", "--batching ", "--seed "] {
+        assert!(!help.lines().any(|l| l.trim_start().starts_with(hidden)), "course --help offers {hidden}:\n{help}");
+    }
+    for shown in ["--epochs ", "--subset ", "--seeds ", "--emb-dim "] {
+        assert!(help.contains(shown), "course --help lacks {shown}");
+    }
 }

@@ -1,7 +1,7 @@
 //! The course report as a document (sections of paragraphs, tables, figures and
 //! commands), rendered twice: one self-contained HTML file (figures as data URIs) and a
 //! Markdown twin whose figures are the PNG files next to it.
-use crate::report::html::escape;
+use crate::report::html::{escape, numeric_columns, table_html, STYLE};
 use anyhow::Result;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -28,12 +28,19 @@ pub enum Block {
 pub struct Part {
     pub id: String,
     pub title: String,
+    /// The section's one-line finding, as the statistics rule judged it (for the summary
+    /// at the top of the report).
+    pub finding: Option<String>,
     pub blocks: Vec<Block>,
 }
 
 impl Part {
     pub fn new(id: &str, title: &str) -> Part {
-        Part { id: id.into(), title: title.into(), blocks: Vec::new() }
+        Part { id: id.into(), title: title.into(), finding: None, blocks: Vec::new() }
+    }
+    /// Sets the line the report's "Findings" summary shows for this section.
+    pub fn finding(&mut self, text: impl Into<String>) {
+        self.finding = Some(text.into());
     }
     pub fn say(&mut self, text: impl Into<String>) {
         self.blocks.push(Block::Paragraph(text.into()));
@@ -81,28 +88,23 @@ fn inline_html(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
-table{border-collapse:collapse;font-size:14px;margin:0.8em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}\
-figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12.5px}\
-section{border-top:1px solid #ddd;margin-top:2em}nav a{margin-right:1em}code{background:#f3f3f3;padding:0 3px}";
-
 impl Doc {
     pub fn html(&self, figures: &Path) -> Result<String> {
         let mut h = String::new();
         let _ = write!(
             h,
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title><style>{STYLE}</style></head><body><h1>{0}</h1>",
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0}</title><style>{STYLE}</style></head><body><h1>{0}</h1>",
             escape(&self.title)
         );
         for p in &self.intro {
             let _ = write!(h, "<p>{}</p>", inline_html(p));
         }
-        h.push_str("<nav>");
+        self.findings_html(&mut h);
+        h.push_str("<nav class=\"toc\"><h2>Contents</h2><ol>");
         for part in &self.parts {
-            let _ = write!(h, "<a href=\"#{}\">{}</a>", part.id, escape(&part.id));
+            let _ = write!(h, "<li><a href=\"#{}\">{}</a></li>", part.id, escape(&part.title));
         }
-        h.push_str("</nav>");
+        h.push_str("</ol></nav>");
         for part in &self.parts {
             let _ = write!(h, "<section id=\"{}\"><h2>{}</h2>", part.id, escape(&part.title));
             for block in &part.blocks {
@@ -110,21 +112,7 @@ impl Doc {
                     Block::Paragraph(text) => {
                         let _ = write!(h, "<p>{}</p>", inline_html(text));
                     }
-                    Block::Table { header, rows } => {
-                        h.push_str("<table><tr>");
-                        for c in header {
-                            let _ = write!(h, "<th>{}</th>", escape(c));
-                        }
-                        h.push_str("</tr>");
-                        for row in rows {
-                            h.push_str("<tr>");
-                            for c in row {
-                                let _ = write!(h, "<td>{}</td>", inline_html(c));
-                            }
-                            h.push_str("</tr>");
-                        }
-                        h.push_str("</table>");
-                    }
+                    Block::Table { header, rows } => table_html(&mut h, header, rows, inline_html),
                     Block::Figure { file, caption } => h.push_str(&crate::report::html::img(&figures.join(file), caption)?),
                     Block::Commands(lines) => {
                         let _ = write!(h, "<pre>{}</pre>", escape(&lines.join("\n")));
@@ -137,14 +125,40 @@ impl Doc {
         Ok(h)
     }
 
+    /// The one-screen summary: each section's finding, linked to the section.
+    fn findings_html(&self, h: &mut String) {
+        let found: Vec<&Part> = self.parts.iter().filter(|p| p.finding.is_some()).collect();
+        if found.is_empty() {
+            return;
+        }
+        h.push_str("<section id=\"findings\" class=\"findings\"><h2>Findings</h2><ul>");
+        for part in found {
+            let _ =
+                write!(h, "<li><a href=\"#{}\">{}</a>: {}</li>", part.id, escape(short_title(&part.title)), inline_html(part.finding.as_deref().unwrap_or("")));
+        }
+        h.push_str("</ul></section>");
+    }
+
     /// Markdown; figures are linked as `figures_link/<file>`.
     pub fn markdown(&self, figures_link: &str) -> String {
         let mut m = format!("# {}\n\n", self.title);
         for p in &self.intro {
             let _ = write!(m, "{p}\n\n");
         }
+        if self.parts.iter().any(|p| p.finding.is_some()) {
+            m.push_str("## Findings\n\n");
+            for part in self.parts.iter().filter(|p| p.finding.is_some()) {
+                let _ = writeln!(m, "- [{}](#{}): {}", short_title(&part.title), part.id, part.finding.as_deref().unwrap_or(""));
+            }
+            m.push('\n');
+        }
+        m.push_str("## Contents\n\n");
+        for (i, part) in self.parts.iter().enumerate() {
+            let _ = writeln!(m, "{}. [{}](#{})", i + 1, part.title, part.id);
+        }
+        m.push('\n');
         for part in &self.parts {
-            let _ = write!(m, "## {}\n\n", part.title);
+            let _ = write!(m, "<a id=\"{}\"></a>\n\n## {}\n\n", part.id, part.title);
             for block in &part.blocks {
                 match block {
                     Block::Paragraph(text) => {
@@ -153,7 +167,8 @@ impl Doc {
                     Block::Table { header, rows } => {
                         let cell = |c: &String| c.replace('|', "\\|");
                         let _ = writeln!(m, "| {} |", header.iter().map(cell).collect::<Vec<_>>().join(" | "));
-                        let _ = writeln!(m, "|{}", header.iter().enumerate().map(|(i, _)| if i == 0 { "---|" } else { "---:|" }).collect::<String>());
+                        let numeric = numeric_columns(header.len(), rows);
+                        let _ = writeln!(m, "|{}", numeric.iter().map(|&n| if n { "---:|" } else { "---|" }).collect::<String>());
                         for row in rows {
                             let _ = writeln!(m, "| {} |", row.iter().map(cell).collect::<Vec<_>>().join(" | "));
                         }
@@ -172,6 +187,11 @@ impl Doc {
     }
 }
 
+/// A section title up to its colon: `Q3`, `Preparation`, `Beyond the course`.
+fn short_title(title: &str) -> &str {
+    title.split(':').next().unwrap_or(title)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +203,25 @@ mod tests {
             "GRU reaches <strong>0.61</strong> with <code>--readout last</code> &lt;b&gt;"
         );
         assert_eq!(inline_html("2 * 3"), "2 * 3");
+    }
+
+    #[test]
+    fn the_page_fits_a_phone_and_opens_with_its_findings_and_contents() {
+        let mut a = Part::new("q3", "Q3: depth");
+        a.finding("depth: within seed noise (n = 3)");
+        a.table(&["model", "accuracy"], vec![vec!["RNN 1 layer".into(), "0.5".into()]]);
+        let b = Part::new("q6", "Q6: GloVe");
+        let doc = Doc { title: "t".into(), intro: vec![], parts: vec![a, b] };
+        let html = doc.html(Path::new("/nonexistent")).unwrap();
+        assert!(html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"));
+        let findings = html.find("<h2>Findings</h2>").expect("findings");
+        let toc = html.find("<nav class=\"toc\">").expect("contents");
+        assert!(findings < toc && toc < html.find("<section id=\"q3\">").unwrap());
+        assert!(html.contains("<li><a href=\"#q3\">Q3</a>: depth: within seed noise (n = 3)</li>"));
+        assert!(html.contains("<li><a href=\"#q6\">Q6: GloVe</a></li>"));
+        assert!(html.contains("<div class=\"scroll\"><table><tr><th>model</th><th class=\"num\">accuracy</th>"));
+        let md = doc.markdown("f");
+        assert!(md.contains("- [Q3](#q3): depth: within seed noise (n = 3)\n"));
+        assert!(md.contains("| model | accuracy |\n|---|---:|\n"));
     }
 }

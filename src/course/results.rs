@@ -1,6 +1,8 @@
 //! The course's runs read back: each model's finished seeds with their summary.json and
 //! metrics.csv, and the mean ± std the report's tables show.
 use super::plan::Model;
+use crate::report::stats::Comparison;
+pub use crate::report::stats::Stat;
 use crate::train::run::{read_metrics, EpochMetrics, RunDir, Summary};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -10,36 +12,10 @@ pub struct Run {
     pub dir: PathBuf,
     pub summary: Summary,
     pub metrics: Vec<EpochMetrics>,
-}
-
-/// A mean over seeds, with the sample standard deviation when there are several.
-#[derive(Clone, Copy, Debug)]
-pub struct Stat {
-    pub mean: f64,
-    pub std: f64,
-    pub n: usize,
-}
-
-impl Stat {
-    pub fn of(values: &[f64]) -> Stat {
-        let n = values.len();
-        let mean = values.iter().sum::<f64>() / n.max(1) as f64;
-        let std = if n < 2 { 0.0 } else { (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() };
-        Stat { mean, std, n }
-    }
-
-    /// `0.6120`, or `0.6120 ± 0.0150` over several seeds.
-    pub fn acc(self) -> String {
-        self.show(4)
-    }
-
-    pub fn show(self, decimals: usize) -> String {
-        if self.n > 1 {
-            format!("{:.*} ± {:.*}", decimals, self.mean, decimals, self.std)
-        } else {
-            format!("{:.*}", decimals, self.mean)
-        }
-    }
+    /// How many test reviews its accuracies were measured on (config.json).
+    pub test_reviews: usize,
+    /// The embedding's dimension (config.json).
+    pub emb_dim: i64,
 }
 
 /// Percentage points between two accuracies, signed: `+3.1` or `-0.4`.
@@ -63,8 +39,25 @@ impl ModelRuns {
     pub fn best_acc(&self) -> Stat {
         self.stat(|r| r.summary.best_test_acc)
     }
+    /// Each seed's final test accuracy, seed 0 first.
+    pub fn final_accs(&self) -> Vec<f64> {
+        self.runs.iter().map(|r| r.summary.final_test_acc).collect()
+    }
+    /// The test reviews of its runs (the fewest, should they differ).
+    pub fn test_reviews(&self) -> usize {
+        self.runs.iter().map(|r| r.test_reviews).min().unwrap_or(0)
+    }
+    /// This model's final test accuracy against `other`'s, by the statistics rule.
+    pub(crate) fn compare_final(&self, other: &ModelRuns) -> Comparison {
+        Comparison::accuracies(&self.final_accs(), &other.final_accs(), self.test_reviews().min(other.test_reviews()))
+    }
     pub fn epoch_seconds(&self) -> Stat {
         self.stat(|r| r.summary.mean_epoch_seconds)
+    }
+    /// Test accuracy and loss per epoch of each seed, for [`plots::seed_curves`](crate::report::plots::seed_curves).
+    pub fn seed_curves(&self) -> crate::report::plots::SeedCurves {
+        let seeds = self.runs.iter().map(|r| r.metrics.iter().map(|m| (m.epoch, m.test_acc, m.test_loss)).collect()).collect();
+        crate::report::plots::SeedCurves { label: self.model.label(), seeds }
     }
     /// The run the figures show (the lowest seed).
     pub fn first(&self) -> &Run {
@@ -94,7 +87,9 @@ pub fn load(root: &Path, model: Model, seeds: u64) -> Result<ModelRuns> {
         let dir = root.join(model.run_name(seed));
         if let Some(summary) = RunDir::new(&dir).read_summary().filter(|s| s.is_finished()) {
             let metrics = read_metrics(&dir)?;
-            runs.push(Run { dir, summary, metrics });
+            let record = RunDir::new(&dir).read_config()?;
+            let (test_reviews, emb_dim) = (record.test_reviews, record.config.model.recurrent.input_size);
+            runs.push(Run { dir, summary, metrics, test_reviews, emb_dim });
         }
     }
     if runs.is_empty() {
@@ -108,9 +103,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_seed_shows_its_value_and_several_show_mean_and_sample_std() {
-        assert_eq!(Stat::of(&[0.61204]).acc(), "0.6120");
-        assert_eq!(Stat::of(&[0.5, 0.7]).acc(), "0.6000 ± 0.1414");
+    fn points_are_signed_percentage_points() {
         assert_eq!(points(0.62, 0.5), "+12.0");
         assert_eq!(points(0.5, 0.504), "-0.4");
     }

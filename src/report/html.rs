@@ -33,6 +33,50 @@ pub(crate) fn img(path: &Path, alt: &str) -> Result<String> {
     Ok(format!("<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>", escape(alt), base64(&bytes), escape(alt)))
 }
 
+/// Readable from a phone (390 px) to a desktop: the page never scrolls sideways; wide
+/// tables and commands scroll inside their own box.
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+p,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;margin:1.2em 0;max-width:100%}\
+table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
+figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
+figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12.5px;max-width:100%}\
+section{border-top:1px solid #ddd;margin-top:2em}code{background:#f3f3f3;padding:0 3px}\
+nav.toc ol{columns:2 18em;padding-left:1.5em}.findings li{margin:0.2em 0}";
+
+/// Whether a table cell holds a number (`0.5060`, `0.61 ± 0.02`, `1.42e-1`, `59.9%`,
+/// `+3.1`, `12,000`), so its column is right-aligned.
+pub(crate) fn is_number(cell: &str) -> bool {
+    let value = cell.split(" ± ").next().unwrap_or("").trim().trim_end_matches('%').replace(',', "").replace('−', "-");
+    !value.is_empty() && value.parse::<f64>().is_ok()
+}
+
+/// Which columns are numbers: every cell of the column is one (a `-` placeholder counts).
+pub(crate) fn numeric_columns(width: usize, rows: &[Vec<String>]) -> Vec<bool> {
+    (0..width)
+        .map(|i| rows.iter().all(|r| r.get(i).is_none_or(|c| c == "-" || is_number(c))) && rows.iter().any(|r| r.get(i).is_some_and(|c| is_number(c))))
+        .collect()
+}
+
+/// A table in a box that scrolls sideways on a narrow screen; number columns right-aligned.
+pub(crate) fn table_html(h: &mut String, header: &[String], rows: &[Vec<String>], cell_html: impl Fn(&str) -> String) {
+    let numeric = numeric_columns(header.len(), rows);
+    let class = |i: usize| if numeric.get(i).copied().unwrap_or(false) { " class=\"num\"" } else { "" };
+    h.push_str("<div class=\"scroll\"><table><tr>");
+    for (i, c) in header.iter().enumerate() {
+        let _ = write!(h, "<th{}>{}</th>", class(i), escape(c));
+    }
+    h.push_str("</tr>");
+    for row in rows {
+        h.push_str("<tr>");
+        for (i, c) in row.iter().enumerate() {
+            let _ = write!(h, "<td{}>{}</td>", class(i), cell_html(c));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table></div>");
+}
+
 /// Writes the HTML report of the runs under `root` to `out` (atomically). The run
 /// directories gain their PNG figures on the way, as `imdb-rnn plot` would write them;
 /// returns those figures' paths.
@@ -46,13 +90,8 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let title = format!("imdb-rnn report: {}", root.display());
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
-body{{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}}\
-table{{border-collapse:collapse;font-size:14px}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
-th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:8px}}\
-img{{max-width:560px;border:1px solid #ddd}}figcaption{{font-size:13px;color:#555}}pre{{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}}\
-section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}</h1>",
-        escape(&title),
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{0}</title><style>{STYLE}</style></head><body><h1>{0}</h1>",
         escape(&title)
     );
     let _ = write!(
@@ -75,19 +114,75 @@ section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body><h1>{}
     Ok(figures)
 }
 
-/// The summary table, the columns of `imdb-rnn summary`'s markdown.
+/// The summary table, the columns of `imdb-rnn summary`'s markdown and the embedding's
+/// dimension (a random embedding and GloVe may differ in size as well as in vectors).
 fn summary_table(html: &mut String, rows: &[Row]) {
     let [val, fin, best] = ACCURACY_HEADERS;
-    let _ = write!(html, "<h2>Summary</h2><table><tr><th>cell</th><th>layers</th><th>hidden</th><th>bi</th><th>emb</th><th>readout</th><th>epochs</th><th>subset</th><th>seeds</th><th>{val}</th><th>{fin}</th><th>{best}</th><th>best epoch</th><th>s/epoch</th><th>params</th><th>failed</th></tr>");
-    for r in rows {
+    let header: Vec<String> = [
+        "cell",
+        "layers",
+        "hidden",
+        "bi",
+        "emb",
+        "emb dim",
+        "readout",
+        "epochs",
+        "subset",
+        "seeds",
+        val,
+        fin,
+        best,
+        "best epoch",
+        "s/epoch",
+        "params",
+        "failed",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.cell.clone(),
+                r.layers.to_string(),
+                r.hidden.to_string(),
+                if r.bidirectional { "yes" } else { "no" }.into(),
+                r.emb.clone(),
+                r.emb_dim.to_string(),
+                r.readout.clone(),
+                r.epochs.to_string(),
+                r.subset.clone(),
+                r.seeds.clone(),
+                r.at_best_val(),
+                r.accuracy(r.final_acc, r.final_acc_std),
+                r.accuracy(r.best_acc, r.best_acc_std),
+                r.number(r.best_epoch),
+                r.number(r.epoch_seconds),
+                r.parameters.to_string(),
+                r.failed.to_string(),
+            ]
+        })
+        .collect();
+    html.push_str("<h2>Summary</h2>");
+    table_html(html, &header, &cells, escape);
+    let dims: std::collections::BTreeSet<(String, i64)> = rows.iter().map(|r| (r.emb.clone(), r.emb_dim)).collect();
+    let random: Vec<i64> = dims.iter().filter(|(e, _)| e == "random").map(|d| d.1).collect();
+    let glove: Vec<i64> = dims.iter().filter(|(e, _)| e.starts_with("glove")).map(|d| d.1).collect();
+    if random.iter().any(|r| !glove.is_empty() && !glove.contains(r)) {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.cell, r.layers, r.hidden, if r.bidirectional { "yes" } else { "no" }, escape(&r.emb), escape(&r.readout), r.epochs, r.subset, r.seeds,
-            r.at_best_val(), r.accuracy(r.final_acc, r.final_acc_std), r.accuracy(r.best_acc, r.best_acc_std), r.number(r.best_epoch), r.number(r.epoch_seconds), r.parameters, r.failed
+            "<p><strong>Two changes at once</strong>: the random embeddings here are {}-d and GloVe {}-d, so random against GloVe compares the vectors and the size together \
+             (train the random ones with <code>--emb-dim</code> equal to GloVe's to compare one change).</p>",
+            dims_text(&random),
+            dims_text(&glove)
         );
     }
-    html.push_str("</table>");
+}
+
+/// `100` or `50/100`.
+fn dims_text(dims: &[i64]) -> String {
+    dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("/")
 }
 
 /// Study-level figures (e.g. from `imdb-rnn grads`) anywhere under the root.
@@ -166,5 +261,19 @@ mod tests {
         for (input, out) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
             assert_eq!(super::base64(input.as_bytes()), out);
         }
+    }
+
+    use super::*;
+
+    #[test]
+    fn number_columns_are_right_aligned_and_text_columns_left_aligned() {
+        for n in ["0.5060", "0.61 ± 0.02", "1.42e-1", "59.9%", "+3.1", "−0.4", "12,000"] {
+            assert!(is_number(n), "{n}");
+        }
+        for t in ["RNN 1 layer", "`good`", "layer 0", "yes (bit for bit)", "[0.1, 0.2]", "-"] {
+            assert!(!is_number(t), "{t}");
+        }
+        let rows = vec![vec!["RNN 1 layer".to_string(), "0.51 ± 0.01".to_string(), "-".to_string()], vec!["GRU".into(), "0.6".into(), "3".into()]];
+        assert_eq!(numeric_columns(3, &rows), [false, true, true]);
     }
 }

@@ -51,6 +51,8 @@ pub struct Row {
     pub hidden: i64,
     pub bidirectional: bool,
     pub emb: String,
+    /// The embedding's dimension: random embeddings take `--emb-dim`, GloVe its file's.
+    pub emb_dim: i64,
     pub readout: String,
     pub dropout: f64,
     pub lr: f64,
@@ -78,12 +80,8 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     if v.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    if v.len() < 2 {
-        return (m, 0.0);
-    }
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
-    (m, var.sqrt())
+    let s = crate::report::stats::Stat::of(v);
+    (s.mean, s.std)
 }
 
 pub fn rows(runs: &[FoundRun]) -> Vec<Row> {
@@ -113,6 +111,7 @@ pub fn rows(runs: &[FoundRun]) -> Vec<Row> {
             hidden: r.hidden_size,
             bidirectional: r.bidirectional,
             emb: serde_json::to_value(c.model.embedding).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            emb_dim: r.input_size,
             readout: serde_json::to_value(c.model.readout).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
             dropout: r.dropout,
             lr: c.lr,
@@ -214,6 +213,7 @@ impl Row {
             hidden: 0,
             bidirectional: false,
             emb: String::new(),
+            emb_dim: 0,
             readout: String::new(),
             dropout: 0.0,
             lr: 0.0,

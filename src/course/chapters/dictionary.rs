@@ -7,6 +7,7 @@ use crate::data::glove::GloveMatrix;
 use crate::data::vocab::Vocab;
 use crate::model::recurrent::Cell;
 use crate::report::neighbours::{norm, WordVectors};
+use crate::report::stats::Comparison;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -103,12 +104,28 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let learned_col = format!("learned by {} (seed 0)", model.label());
     part.table(&["word", "GloVe vector", "GloVe norm", &learned_col, "learned norm"], vectors);
     part.table(&["word", "train occurrences", "GloVe: nearest by cosine", &format!("{learned_col}: nearest")], neighbours);
+    let first = run.first();
+    let chance = Comparison::accuracy_against(&[first.summary.final_test_acc], 0.5, first.test_reviews);
+    let caveat = if chance.is_finding() {
+        String::new()
+    } else {
+        format!(
+            " Mind that this LSTM (seed 0) ended at {:.4} test accuracy, within the noise of chance: a model that learned nothing cannot have learned meanings either, \
+             so the overlap says little here.",
+            first.summary.final_test_acc
+        )
+    };
     part.say(format!(
         "`embeddings['{}']` is a row lookup. GloVe's neighbours are words of the same meaning; the {} nearest neighbours the course LSTM learned share **{shared} of {listed}** \
-         with GloVe's after {} epochs of training from random vectors: a few epochs of sentiment labels teach an embedding little about meaning, which is what a pre-trained one brings (Q7).",
+         with GloVe's after {} epochs of training from random vectors: a few epochs of sentiment labels teach an embedding little about meaning, which is what a pre-trained one brings (Q7).{caveat}",
         ids.first().map(|&i| vocab.words()[i].as_str()).unwrap_or(""),
         NEIGHBOURS,
-        run.first().metrics.len()
+        first.metrics.len()
+    ));
+    part.finding(format!(
+        "GloVe covers {:.1}% of the vocabulary; the learned embedding shares {shared} of {listed} nearest neighbours with it{}",
+        100.0 * c.ratio(),
+        if chance.is_finding() { "" } else { " (from an LSTM at chance)" }
     ));
     Ok(())
 }

@@ -51,5 +51,10 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
         report.train.length_p50,
         100.0 * report.train.truncated_share,
     ));
+    part.finding(format!(
+        "half the train reviews have at most {} tokens; {:.1}% of test reviews are cut at {max_len}, and the rest are padded up to it",
+        report.train.length_p50,
+        100.0 * report.test.truncated_share
+    ));
     Ok(())
 }

@@ -9,8 +9,9 @@ use super::scale::{min_max, Scale};
 /// Lines with at most this many points also get a marker on each point.
 const MAX_MARKED_POINTS: usize = 40;
 
-/// Tableau 10: distinct, colour-blind-friendlier than plotters' defaults.
-pub(super) const PALETTE: [RGBColor; 10] = [
+/// Tableau 10 (distinct, colour-blind-friendlier than plotters' defaults), then ten
+/// darker colours of other hues, so 20 lines get 20 colours before any repeats dashed.
+pub(super) const PALETTE: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -21,6 +22,16 @@ pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
+    RGBColor(132, 60, 57),
+    RGBColor(99, 121, 57),
+    RGBColor(140, 109, 49),
+    RGBColor(123, 65, 115),
+    RGBColor(0, 128, 128),
+    RGBColor(0, 0, 0),
+    RGBColor(165, 81, 148),
+    RGBColor(82, 84, 163),
+    RGBColor(189, 158, 57),
 ];
 
 /// One line of a line chart.
@@ -28,12 +39,31 @@ pub(super) struct Line {
     pub(super) label: String,
     pub(super) color: RGBColor,
     pub(super) dashed: bool,
+    /// A thin, pale line (one seed beside its mean); an empty label keeps it out of the legend.
+    pub(super) thin: bool,
     pub(super) points: Vec<(f64, f64)>,
+}
+
+impl Line {
+    /// A full-width line in `color`.
+    pub(super) fn new(label: impl Into<String>, color: RGBColor, dashed: bool, points: Vec<(f64, f64)>) -> Line {
+        Line { label: label.into(), color, dashed, thin: false, points }
+    }
+
+    fn stroke(&self) -> ShapeStyle {
+        if self.thin {
+            let RGBColor(r, g, b) = self.color;
+            let pale = |c: u8| ((c as u16 + 2 * 255) / 3) as u8;
+            RGBColor(pale(r), pale(g), pale(b)).stroke_width(1)
+        } else {
+            self.color.stroke_width(2)
+        }
+    }
 }
 
 /// Lines coloured in palette order (dashed once the palette repeats).
 pub(super) fn palette_lines(series: impl Iterator<Item = (String, Vec<(f64, f64)>)>) -> Vec<Line> {
-    series.enumerate().map(|(i, (label, points))| Line { label, color: PALETTE[i % PALETTE.len()], dashed: i >= PALETTE.len(), points }).collect()
+    series.enumerate().map(|(i, (label, points))| Line::new(label, PALETTE[i % PALETTE.len()], i >= PALETTE.len(), points)).collect()
 }
 
 pub(super) fn drop_empty(lines: Vec<Line>) -> Vec<Line> {
@@ -109,7 +139,7 @@ pub(super) fn chart<'a, 'b>(
 pub(super) fn draw_lines(area: &Area, panel: &Panel, lines: &[Line]) -> DrawResult {
     let mut chart = chart(area, &panel.caption, panel.x.clone(), panel.y.clone(), &panel.x_desc, &panel.y_desc)?;
     for line in lines {
-        let style = line.color.stroke_width(2);
+        let style = line.stroke();
         let points = line.points.iter().copied();
         if line.dashed {
             chart.draw_series(DashedLineSeries::new(points, 10, 6, style))?;
@@ -117,7 +147,8 @@ pub(super) fn draw_lines(area: &Area, panel: &Panel, lines: &[Line]) -> DrawResu
             chart.draw_series(LineSeries::new(points, style))?;
         }
         if line.points.len() <= MAX_MARKED_POINTS {
-            chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 4, line.color.filled())))?;
+            let (radius, fill) = if line.thin { (2, style.color.filled()) } else { (4, line.color.filled()) };
+            chart.draw_series(line.points.iter().map(|&p| Circle::new(p, radius, fill)))?;
         }
     }
     Ok(())
@@ -127,7 +158,7 @@ pub(super) fn draw_lines(area: &Area, panel: &Panel, lines: &[Line]) -> DrawResu
 pub(super) fn split_legend<'a>(area: &Area<'a>, lines: &[Line]) -> DrawResult<(Area<'a>, Area<'a>)> {
     let style = font(15.0);
     let mut widest = 0;
-    for line in lines {
+    for line in lines.iter().filter(|l| !l.label.is_empty()) {
         widest = widest.max(area.estimate_text_size(&legend_label(&line.label), &style)?.0);
     }
     let (w, _) = area.dim_in_pixel();
@@ -149,6 +180,7 @@ fn legend_label(label: &str) -> String {
 pub(super) fn draw_legend(area: &Area, title: Option<&str>, lines: &[Line]) -> DrawResult {
     let (w, h) = area.dim_in_pixel();
     let (x0, mut y) = (6, 48);
+    let lines: Vec<&Line> = lines.iter().filter(|l| !l.label.is_empty()).collect();
     let rows = lines.len() as i32 + title.is_some() as i32;
     // Rows shrink (to a point) rather than run off the bottom when there are many lines.
     let row = ((h as i32 - y - 10) / rows.max(1)).clamp(16, 26);
@@ -161,7 +193,7 @@ pub(super) fn draw_legend(area: &Area, title: Option<&str>, lines: &[Line]) -> D
     for line in lines {
         let mid = y + row / 2 - 2;
         let sample = [(x0 + 10, mid), (x0 + 46, mid)];
-        let style = line.color.stroke_width(2);
+        let style = line.stroke();
         if line.dashed {
             area.draw(&PathElement::new(vec![sample[0], (x0 + 22, mid)], style))?;
             area.draw(&PathElement::new(vec![(x0 + 34, mid), sample[1]], style))?;

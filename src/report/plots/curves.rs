@@ -14,7 +14,7 @@ pub fn learning_curves(run_dir: &Path, out: &Path) -> Result<()> {
     let metrics = read_run_metrics(run_dir)?;
     let info = RunInfo::read(run_dir);
     let pick = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> { metrics.iter().filter_map(|m| Some((m.epoch as f64, f(m)?))).collect() };
-    let line = |label: &str, color: usize, dashed: bool, points: Vec<(f64, f64)>| Line { label: label.into(), color: PALETTE[color], dashed, points };
+    let line = |label: &str, color: usize, dashed: bool, points: Vec<(f64, f64)>| Line::new(label, PALETTE[color], dashed, points);
     let loss = vec![
         line("train", 0, false, pick(|m| Some(m.train_loss))),
         line("validation", 1, true, pick(|m| m.val_loss)),
@@ -49,8 +49,8 @@ pub fn learning_curves_overlay(run_dirs: &[PathBuf], out: &Path) -> Result<()> {
         let name = RunInfo::read(dir).name;
         let (color, dashed) = (PALETTE[i % PALETTE.len()], i >= PALETTE.len());
         let series = |f: fn(&EpochMetrics) -> f64| metrics.iter().map(|m| (m.epoch as f64, f(m))).collect();
-        acc.push(Line { label: name.clone(), color, dashed, points: series(|m| 100.0 * m.test_acc) });
-        loss.push(Line { label: name, color, dashed, points: series(|m| m.test_loss) });
+        acc.push(Line::new(name.clone(), color, dashed, series(|m| 100.0 * m.test_acc)));
+        loss.push(Line::new(name, color, dashed, series(|m| m.test_loss)));
     }
     let figure = Figure {
         title: "Test accuracy and loss per epoch".into(),

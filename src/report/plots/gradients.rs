@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use std::path::Path;
 
-use super::chart::{draw_legend, draw_lines, drop_empty, palette_lines, split_legend, ys, Panel};
+use super::chart::{draw_legend, draw_lines, drop_empty, palette_lines, split_legend, ys, Line, Panel};
 use super::figure::Figure;
 use super::heatmap::{draw_colour_bar, draw_grid, ColourScale, COLOUR_BAR_WIDTH};
 use super::run_files::{layer_epoch_grid, read_rows, require, GradEpochRow, RunInfo};
@@ -96,17 +96,45 @@ pub fn grad_vs_depth(points: &[DepthPoint], out: &Path) -> Result<()> {
     })
 }
 
+/// The first position (in the profile's order) whose mean norm is exactly 0 although
+/// reviews reached it: the gradient underflowed there (subnormals flushed to zero), and a
+/// log axis cannot show it or anything after it.
+pub fn first_exact_zero(points: &[(i64, f64)]) -> Option<i64> {
+    points.iter().find(|(_, v)| *v == 0.0).map(|p| p.0)
+}
+
+/// Where a labelled profile of [`grad_over_time`] became exactly 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZeroCut {
+    pub label: String,
+    pub t: i64,
+}
+
 /// Mean ‖dL/dx_t‖ (gradient reaching the input embedding at position t) against t, one
 /// line per label, log y. Positions count from the start of the review, or back from its
-/// last real token when `from_end`.
-pub fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end: bool) -> Result<()> {
+/// last real token when `from_end`. Where a profile becomes exactly 0 a dashed vertical
+/// line in its colour marks the position (labelled in the legend); those cuts are returned.
+pub fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end: bool) -> Result<Vec<ZeroCut>> {
     let lines = palette_lines(series.iter().map(|(label, points)| {
         let points = points.iter().filter(|(_, v)| *v > 0.0 && v.is_finite()).map(|&(t, v)| (t as f64, v)).collect();
         (label.clone(), points)
     }));
-    let lines = drop_empty(lines);
+    let cuts: Vec<(usize, ZeroCut)> =
+        series.iter().enumerate().filter_map(|(i, (label, points))| Some((i, ZeroCut { label: label.clone(), t: first_exact_zero(points)? }))).collect();
+    let (y_lo, y_hi) = min_max(&ys(&lines).into_iter().filter(|v| *v > 0.0).collect::<Vec<_>>()).unwrap_or((1.0, 1.0));
+    let markers: Vec<Line> = cuts
+        .iter()
+        .map(|(i, cut)| {
+            let label = if series.len() == 1 { format!("exactly 0 from t = {}", cut.t) } else { format!("{}: 0 from t = {}", cut.label, cut.t) };
+            Line { thin: true, ..Line::new(label, lines[*i].color, true, vec![(cut.t as f64, y_lo), (cut.t as f64, y_hi)]) }
+        })
+        .collect();
+    let mut lines = drop_empty(lines);
     if lines.is_empty() {
         bail!("no positive gradient norms to plot ({} series given)", series.len());
+    }
+    if !markers.is_empty() {
+        lines.extend(markers);
     }
     let xs: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
     let (x_lo, x_hi) = min_max(&xs).unwrap_or((0.0, 0.0));
@@ -116,20 +144,15 @@ pub fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end
         Panel {
             caption: String::new(), x_desc: x_desc.into(), y_desc: y.desc("mean ‖∂L/∂xₜ‖ over reviews"), x: Scale::integers_for_points(x_lo, x_hi), y
         };
-    let figure = Figure {
-        title: "Gradient of the loss w.r.t. the input embedding over time".into(),
-        subtitle: if from_end {
-            "t = 0 is each review’s last real token; larger t lies further back".into()
-        } else {
-            "t = 0 is each review’s first token".into()
-        },
-        size: (1100, 650),
-    };
+    let origin = if from_end { "t = 0 is each review’s last real token; larger t lies further back" } else { "t = 0 is each review’s first token" };
+    let subtitle = if cuts.is_empty() { origin.to_string() } else { format!("{origin}; dashed: the norm is exactly 0 from there on (subnormals flushed)") };
+    let figure = Figure { title: "Gradient of the loss w.r.t. the input embedding over time".into(), subtitle, size: (1100, 650) };
     figure.render(out, |body| {
         let (plot, legend) = split_legend(body, &lines)?;
         draw_lines(&plot, &panel, &lines)?;
         draw_legend(&legend, None, &lines)
-    })
+    })?;
+    Ok(cuts.into_iter().map(|(_, c)| c).collect())
 }
 
 fn join_nonempty(parts: &[String]) -> String {
@@ -163,7 +186,7 @@ mod tests {
         let series = vec![("epoch 1".to_string(), first), ("epoch 3".to_string(), profile)];
         for from_end in [false, true] {
             let out = tmp.path().join(format!("time-{from_end}.png"));
-            grad_over_time(&series, &out, from_end).unwrap();
+            assert_eq!(grad_over_time(&series, &out, from_end).unwrap(), [], "no exact zero, no mark");
             assert_drawn(&out, (1100, 650));
         }
 
@@ -179,5 +202,34 @@ mod tests {
         assert_drawn(&out, (1100, 650));
         let zero = [DepthPoint { cell: "gru".into(), depth: 1, first_layer_norm: 0.0 }];
         assert!(grad_vs_depth(&zero, &out).is_err());
+    }
+
+    #[test]
+    fn a_gradient_that_becomes_exactly_zero_is_marked_where_it_does_and_only_then() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("run");
+        fake_run(&run, "rnn-l1", false, true);
+        // Positions 12.. of the last epoch underflow to exactly 0 (reviews still reach them).
+        let text = std::fs::read_to_string(run.join("grads_time.csv")).unwrap();
+        let flushed: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut c: Vec<String> = l.split(',').map(String::from).collect();
+                if c[0] == "3" && c[4].parse::<i64>().unwrap() >= 12 && c[6] != "0" {
+                    c[5] = "0".into();
+                }
+                c.join(",")
+            })
+            .collect();
+        std::fs::write(run.join("grads_time.csv"), flushed.join("\n") + "\n").unwrap();
+        let flushed = read_time_profile(&run, None, true).unwrap();
+        let kept = read_time_profile(&run, Some(2), true).unwrap();
+        assert_eq!(first_exact_zero(&flushed), Some(12));
+        assert_eq!(first_exact_zero(&kept), None);
+        let out = tmp.path().join("t.png");
+        let cuts = grad_over_time(&[("epoch 2".into(), kept.clone()), ("epoch 3".into(), flushed.clone())], &out, true).unwrap();
+        assert_eq!(cuts, [ZeroCut { label: "epoch 3".into(), t: 12 }]);
+        assert_drawn(&out, (1100, 650));
+        assert_eq!(grad_over_time(&[("epoch 2".into(), kept)], &out, true).unwrap(), []);
     }
 }

@@ -18,11 +18,11 @@ mod heatmap;
 mod run_files;
 mod scale;
 
-pub use course::{accuracy_vs_depth, length_distribution};
+pub use course::{accuracy_vs_depth, length_distribution, seed_curves, SeedCurves};
 pub use curves::{learning_curves, learning_curves_overlay};
-pub use gradients::{grad_heatmap, grad_over_time, grad_vs_depth, DepthPoint};
+pub use gradients::{first_exact_zero, grad_heatmap, grad_over_time, grad_vs_depth, DepthPoint, ZeroCut};
 use run_files::{distinct_epochs, read_time_rows, spread, time_profile};
-pub use run_files::{read_first_layer_norm, read_time_profile};
+pub use run_files::{read_first_layer_norm, read_layer_epoch_norms, read_time_profile};
 
 /// A finished run's figures, so a user can look without another command: a figure that
 /// fails is a warning on stderr, never a failed run.

@@ -36,6 +36,13 @@ pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
     Ok(values.iter().sum::<f64>() / values.len() as f64)
 }
 
+/// Mean ‖∂L/∂W‖ of `parameter` (gate `all`, forward direction) by (layer, epoch), from
+/// grads_epoch.csv: the numbers of [`grad_heatmap`](super::grad_heatmap).
+pub fn read_layer_epoch_norms(run_dir: &Path, parameter: &str) -> Result<BTreeMap<(i64, usize), f64>> {
+    let rows: Vec<GradEpochRow> = read_rows(&require(run_dir, "grads_epoch.csv")?)?;
+    Ok(layer_epoch_grid(&rows, parameter))
+}
+
 /// One row of grads_epoch.csv (the columns the figures use).
 #[derive(Debug, Deserialize)]
 pub(super) struct GradEpochRow {
