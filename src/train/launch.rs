@@ -57,7 +57,7 @@ pub fn train_prepared(
 /// after `--val-frac`/`--subset`) still trains, as asked, but not silently.
 fn warn_about_the_train_split(train: &crate::data::prepare::EncodedSplit) {
     let positives = train.positives();
-    if train.len() > 0 && (positives == 0 || positives == train.len()) {
+    if !train.is_empty() && (positives == 0 || positives == train.len()) {
         let class = if positives == 0 { "negative" } else { "positive" };
         eprintln!("imdb-rnn: warning: every one of the {} training reviews is {class}; the model can only learn to say {class}", train.len());
     } else if (1..10).contains(&train.len()) {
