@@ -36,17 +36,34 @@ pub fn learning_curves(run_dir: &Path, out: &Path) -> Result<()> {
     })
 }
 
+/// Sweep run names `cell=gru,emb=random,seed=0` that all name the same keys in the same
+/// order, as (those keys, each run's values): a legend titled by the keys and labelled by
+/// the values fits where the full names would be cut.
+fn common_keys(names: &[String]) -> Option<(String, Vec<String>)> {
+    let split = |n: &str| -> Option<(Vec<String>, Vec<String>)> {
+        n.split(',').map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect::<Option<Vec<_>>>().map(|p| p.into_iter().unzip())
+    };
+    let parsed: Vec<(Vec<String>, Vec<String>)> = names.iter().map(|n| split(n)).collect::<Option<_>>()?;
+    let keys = &parsed.first()?.0;
+    if parsed.iter().any(|(k, _)| k != keys) {
+        return None;
+    }
+    Some((keys.join(", "), parsed.iter().map(|(_, v)| v.join(", ")).collect()))
+}
+
 /// Test accuracy (left) and test loss (right) per epoch of several runs, one line per
-/// run, named by config.json's `name` (or the directory name).
+/// run, named by config.json's `name` (or the directory name); sweep names that share their
+/// keys are shortened to their values under a legend titled by the keys.
 pub fn learning_curves_overlay(run_dirs: &[PathBuf], out: &Path) -> Result<()> {
     if run_dirs.is_empty() {
         bail!("no run directories to compare");
     }
+    let names: Vec<String> = run_dirs.iter().map(|d| RunInfo::read(d).name).collect();
+    let (title, labels) = common_keys(&names).unwrap_or_else(|| ("run".into(), names.clone()));
     let mut acc = Vec::new();
     let mut loss = Vec::new();
-    for (i, dir) in run_dirs.iter().enumerate() {
+    for (i, (dir, name)) in run_dirs.iter().zip(labels).enumerate() {
         let metrics = read_run_metrics(dir)?;
-        let name = RunInfo::read(dir).name;
         let (color, dashed) = (PALETTE[i % PALETTE.len()], i >= PALETTE.len());
         let series = |f: fn(&EpochMetrics) -> f64| metrics.iter().map(|m| (m.epoch as f64, f(m))).collect();
         acc.push(Line::new(name.clone(), color, dashed, series(|m| 100.0 * m.test_acc)));
@@ -55,15 +72,15 @@ pub fn learning_curves_overlay(run_dirs: &[PathBuf], out: &Path) -> Result<()> {
     let figure = Figure {
         title: "Test accuracy and loss per epoch".into(),
         subtitle: format!("{} runs", run_dirs.len()),
-        // Taller when the legend needs it.
-        size: (1400, 620.max(150 + 18 * run_dirs.len() as u32)),
+        // Taller when the legend needs it: a row of 22 px per run below the header.
+        size: (1400, 620.max(190 + 22 * run_dirs.len() as u32)),
     };
     figure.render(out, |body| {
         let (panels, legend) = split_legend(body, &acc)?;
         let panels = panels.split_evenly((1, 2));
         draw_lines(&panels[0], &accuracy_panel("Test accuracy", &acc), &acc)?;
         draw_lines(&panels[1], &loss_panel("Test loss", &loss), &loss)?;
-        draw_legend(&legend, Some("run"), &acc)
+        draw_legend(&legend, Some(&title), &acc)
     })
 }
 
@@ -98,5 +115,15 @@ mod tests {
         learning_curves_overlay(&[a, b], &out).unwrap();
         assert_drawn(&out, (1400, 620));
         assert!(learning_curves_overlay(&[], &out).is_err());
+    }
+
+    #[test]
+    fn sweep_names_with_the_same_keys_are_shortened_to_their_values_under_the_keys() {
+        let names = ["cell=gru,emb=glove-frozen,seed=0".to_string(), "cell=rnn,emb=random,seed=1".to_string()];
+        let (title, labels) = common_keys(&names).unwrap();
+        assert_eq!(title, "cell, emb, seed");
+        assert_eq!(labels, ["gru, glove-frozen, 0", "rnn, random, 1"]);
+        assert_eq!(common_keys(&["cell=gru,seed=0".to_string(), "cell=gru,layers=2".to_string()]), None, "different keys");
+        assert_eq!(common_keys(&["lstm-l1".to_string()]), None, "not a sweep name");
     }
 }
