@@ -160,7 +160,8 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
             judged.diff,
             judged.verdict(1.0, 2, "decades")
         ));
-        findings.push(format!("{} {depth} layers: layer 0's gradient smaller than the top layer's at {smaller} of {epochs} epochs", cell.name().to_uppercase()));
+        findings
+            .push(format!("{} {depth} layers: layer 0's gradient smaller than the top layer's at {smaller} of {epochs} epochs", cell.name().to_uppercase()));
     }
     if !within_rows.is_empty() {
         part.say(
