@@ -69,9 +69,12 @@ fn sci_stat(s: Stat) -> String {
     }
 }
 
-/// Layer 0 against the top layer inside one stack, epoch by epoch: the table rows of the
-/// first seed, and each seed's mean over epochs of log10(layer 0 / top).
-fn within_stack(cell: Cell, depth: i64, runs: &ModelRuns) -> Result<(Vec<Vec<String>>, Vec<f64>, (usize, usize))> {
+/// What [`within_stack`] reads: the table rows of the first seed, each seed's mean over
+/// epochs of log10(layer 0 / top), and (epochs where layer 0 is smaller, epochs).
+type WithinStack = (Vec<Vec<String>>, Vec<f64>, (usize, usize));
+
+/// Layer 0 against the top layer inside one stack, epoch by epoch.
+fn within_stack(cell: Cell, depth: i64, runs: &ModelRuns) -> Result<WithinStack> {
     let mut rows = Vec::new();
     let mut log_ratios = Vec::new();
     let mut smaller = (0, 0);

@@ -7,9 +7,12 @@ use super::scale::Scale;
 use anyhow::{bail, Result};
 use std::path::Path;
 
+/// One line of [`accuracy_vs_depth`]: its label, and per depth the seeds' accuracies.
+pub type DepthSeries = (String, Vec<(i64, Vec<f64>)>);
+
 /// Test accuracy (in %) against the number of stacked layers, one line per label: the
 /// mean over seeds (thick), and each seed (thin) when there are several.
-pub fn accuracy_vs_depth(series: &[(String, Vec<(i64, Vec<f64>)>)], out: &Path) -> Result<()> {
+pub fn accuracy_vs_depth(series: &[DepthSeries], out: &Path) -> Result<()> {
     let means = series.iter().map(|(label, points)| {
         (label.clone(), points.iter().map(|(d, seeds)| (*d as f64, 100.0 * seeds.iter().sum::<f64>() / seeds.len().max(1) as f64)).collect())
     });
