@@ -92,12 +92,17 @@ pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
     state
 }
 
+/// Test hook: set, no note about other trainings (the test suite runs many trainings at
+/// once, and tests pin what a training prints).
+const NO_SHARE_NOTE_ENV: &str = "IMDB_RNN_TEST_NO_SHARE_NOTE";
+
 /// Says once, in one line, when other imdb-rnn trainings run on this machine while this
 /// one takes libtorch's default of one thread per core: together they oversubscribe the
 /// cores, and OpenMP's spin-waiting makes that several times slower than sharing them.
 fn note_other_trainings() {
     static SAID: std::sync::Once = std::sync::Once::new();
-    if std::env::var_os("GOMP_SPINCOUNT").is_some() || std::env::var_os("OMP_WAIT_POLICY").is_some() || std::env::var_os("OMP_NUM_THREADS").is_some() {
+    let chosen = ["GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS", NO_SHARE_NOTE_ENV];
+    if chosen.iter().any(|v| std::env::var_os(v).is_some()) {
         return;
     }
     let others = other_trainings();
@@ -108,7 +113,7 @@ fn note_other_trainings() {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let share = (cores / (others + 1)).max(1);
         eprintln!(
-            "imdb-rnn: note: {others} other imdb-rnn training(s) run on this machine, each on all {cores} cores; give each --threads {share} (cores / trainings) so they do not slow each other down (README, \"CPU settings\")"
+            "imdb-rnn: note: {others} other imdb-rnn training(s) run on this machine, each on all {cores} cores; give each --threads {share} (cores / trainings) so they do not slow each other down (README, \"Trainings side by side\")"
         );
     });
 }

@@ -146,6 +146,7 @@ fn a_training_started_while_another_holds_its_run_lock_notes_how_to_share_the_co
     }
     let second = |extra: &[&str]| {
         let out = imdb_rnn(tmp.path())
+            .env_remove("IMDB_RNN_TEST_NO_SHARE_NOTE")
             .env_remove("OMP_WAIT_POLICY")
             .env_remove("GOMP_SPINCOUNT")
             .env_remove("OMP_NUM_THREADS")

@@ -83,6 +83,8 @@ pub fn imdb_rnn(home: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("imdb-rnn").unwrap();
     cmd.env("IMDB_RNN_HOME", home).env_remove("IMDB_RNN_IMDB").env_remove("IMDB_RNN_OFFLINE").env_remove("IMDB_RNN_MIRROR").env_remove("IMDB_RNN_GLOVE");
     cmd.env("IMDB_RNN_RETRY_BACKOFF_MS", "10");
+    // Tests run many trainings at once; the note that says so is tested on its own.
+    cmd.env("IMDB_RNN_TEST_NO_SHARE_NOTE", "1");
     cmd
 }
 
