@@ -110,12 +110,21 @@ fn note_other_trainings() {
         return;
     }
     SAID.call_once(|| {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let share = (cores / (others + 1)).max(1);
+        let (cores, share) = (cores(), share_of_cores(others + 1));
         eprintln!(
             "imdb-rnn: note: {others} other imdb-rnn training(s) run on this machine, each on all {cores} cores; give each --threads {share} (cores / trainings) so they do not slow each other down (README, \"Trainings side by side\")"
         );
     });
+}
+
+/// The cores this process may use (its affinity and cgroup quota), at least one.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The CPU threads each of `processes` processes sharing the cores gets, at least one.
+pub fn share_of_cores(processes: usize) -> usize {
+    (cores() / processes.max(1)).max(1)
 }
 
 /// How many other imdb-rnn processes hold a lock on this machine (a run directory's,

@@ -57,11 +57,12 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     // Every run shares one encoding; the report reads the whole archive through it.
     let encode = TrainConfig::resolve(&shared, None)?.encode;
     let jobs = args.jobs.jobs();
-    let unfinished_before = mine.iter().filter(|p| !is_finished(&p.dir)).count();
+    let mut unfinished_before = 0;
     if jobs.launches() {
         // Prepared once here, so the workers find the encoded cache instead of each
         // preparing it.
         data.load(encode, glove)?;
+        unfinished_before = mine.iter().filter(|p| !is_finished(&p.dir)).count();
     }
     if let Some(code) = launch_workers_if_asked(jobs, args.train.threads, "course", &stop)? {
         return Ok(code);

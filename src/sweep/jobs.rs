@@ -38,13 +38,6 @@ impl Jobs {
     }
 }
 
-/// The CPU threads each of `workers` processes gets: the cores this process may use,
-/// shared out, at least one.
-pub fn threads_each(workers: usize) -> usize {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    (cores / workers.max(1)).max(1)
-}
-
 /// What the workers came to.
 #[derive(Debug, Default)]
 pub struct WorkersOutcome {
@@ -58,7 +51,7 @@ pub struct WorkersOutcome {
 /// all of them; a stop signal received here is passed on to them (a terminal's Ctrl-C
 /// reaches them directly).
 pub fn run_workers(jobs: Jobs, user_threads: Option<usize>, stop: &StopFlags) -> Result<WorkersOutcome> {
-    let threads = user_threads.unwrap_or_else(|| threads_each(jobs.workers));
+    let threads = user_threads.unwrap_or_else(|| crate::cpu::share_of_cores(jobs.workers));
     eprintln!("imdb-rnn: {} worker processes, {threads} CPU thread(s) each", jobs.workers);
     let mut children = Vec::new();
     for i in 0..jobs.workers {
@@ -154,8 +147,8 @@ mod tests {
     #[test]
     fn each_worker_gets_its_share_of_the_cores_and_at_least_one() {
         let cores = std::thread::available_parallelism().unwrap().get();
-        assert_eq!(threads_each(1), cores);
-        assert_eq!(threads_each(cores), 1);
-        assert_eq!(threads_each(cores * 4), 1);
+        assert_eq!(crate::cpu::share_of_cores(1), cores);
+        assert_eq!(crate::cpu::share_of_cores(cores), 1);
+        assert_eq!(crate::cpu::share_of_cores(cores * 4), 1);
     }
 }
