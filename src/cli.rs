@@ -141,6 +141,8 @@ pub struct CourseArgs {
     pub out: PathBuf,
     /// Options every run shares, over the scale's (e.g. --epochs 1 --subset 500, --glove,
     /// --threads, --device); the cell, layers, embedding, readout and seed are the course's.
+    /// Without --glove: glove-wiki-gigaword-50 at the cpu and smoke scales (their random
+    /// embedding's size), the course's glove-wiki-gigaword-100 at full.
     #[command(flatten)]
     pub train: TrainArgs,
     /// Take share I of N of the runs (runs i with i % N == I), for job arrays; the report

@@ -79,7 +79,7 @@ pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
     set_denormals(denormals);
     let state = CpuRuntime::now(denormals);
     if state.denormals_flushed != Some(denormals == Denormals::Flush) {
-        eprintln!(
+        crate::errln!(
             "imdb-rnn: warning: asked to {} subnormal floats, but libtorch's CPU threads {} (this CPU or OpenMP runtime is not supported)",
             denormals.name(),
             match state.denormals_flushed {
@@ -111,7 +111,7 @@ fn note_other_trainings() {
     }
     SAID.call_once(|| {
         let (cores, share) = (cores(), share_of_cores(others + 1));
-        eprintln!(
+        crate::errln!(
             "imdb-rnn: note: {others} other imdb-rnn training(s) run on this machine, each on all {cores} cores; give each --threads {share} (cores / trainings) so they do not slow each other down (README, \"Trainings side by side\")"
         );
     });

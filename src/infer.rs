@@ -43,7 +43,7 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
         if !weights.exists() {
             anyhow::bail!("{} has no trained weights yet (no model.ot or checkpoint.ot): train it first, or finish it with --resume", dir.display());
         }
-        eprintln!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display());
+        crate::errln!("imdb-rnn: warning: {} has no model.ot (the run has not finished); using its last checkpoint.ot", dir.display());
         let saved: std::collections::HashMap<String, Tensor> =
             Tensor::load_multi_with_device(&weights, device).map_err(|e| crate::util::torch_error(e, &weights))?.into_iter().collect();
         model.copy_from(&saved, "model.", &weights)?;
@@ -100,7 +100,7 @@ pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
         let text = match String::from_utf8(line) {
             Ok(text) => text,
             Err(e) => {
-                eprintln!("imdb-rnn: warning: stdin line {} is not valid UTF-8; its undecodable bytes were replaced by U+FFFD", i + 1);
+                crate::errln!("imdb-rnn: warning: stdin line {} is not valid UTF-8; its undecodable bytes were replaced by U+FFFD", i + 1);
                 String::from_utf8_lossy(e.as_bytes()).into_owned()
             }
         };

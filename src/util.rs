@@ -1,5 +1,5 @@
-//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, a
-//! seeded, version-stable RNG, and the repeats of a list.
+//! Small shared helpers: atomic file writes, stdout that tolerates a closed pipe, stderr
+//! lines that never panic, a seeded, version-stable RNG, and the repeats of a list.
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -163,6 +163,17 @@ macro_rules! outln {
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => { $crate::util::write_stdout(format!($($arg)*).as_bytes())? };
+}
+
+/// `eprintln!` that never panics: a warning or a progress line that stderr cannot take
+/// (closed, `2>/dev/full`) is dropped, and the work goes on (`eprintln!` would end the
+/// process with exit 101 in the middle of a run).
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
 }
 
 /// SplitMix64: tiny, fast, and its stream never changes with a dependency upgrade, so a

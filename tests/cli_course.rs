@@ -327,3 +327,27 @@ fn course_help_does_not_offer_the_flags_the_course_varies_but_keeps_the_shared_o
         assert!(help.contains(shown), "course --help lacks {shown}");
     }
 }
+
+#[test]
+fn a_course_without_glove_and_without_network_names_the_scales_50d_file_at_once() {
+    let f = Fixture::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let a = imdb_rnn(&f.home)
+        .arg("course")
+        .args(TINY)
+        .arg("--imdb")
+        .arg(&f.archive)
+        .arg("--runs-dir")
+        .arg(&f.runs)
+        .arg("--out")
+        .arg(&f.out)
+        .env("IMDB_RNN_MIRROR", format!("http://127.0.0.1:{port}"))
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let line = stderr.lines().last().unwrap_or("");
+    assert!(line.contains(&format!("cannot reach http://127.0.0.1:{port}/glove-wiki-gigaword-50.gz to download glove-wiki-gigaword-50.gz (")), "{line}");
+    assert!(!stderr.contains("retrying"), "{stderr}");
+    assert!(!f.out.exists(), "no report");
+}

@@ -588,6 +588,29 @@ fn an_error_with_stderr_closed_or_full_exits_1_instead_of_panicking() {
 }
 
 #[test]
+fn a_training_whose_warnings_meet_a_closed_or_full_stderr_still_trains_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 30);
+    for (i, redirect) in ["2>&-", "2>/dev/full"].iter().enumerate() {
+        // Two warnings on the way: an unused --glove and --dropout with one layer.
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "exec \"$0\" train --epochs 1 --hidden 8 --emb-dim 4 --max-len 30 --glove unused.txt --dropout 0.5 --imdb \"$1\" --name w{i} {redirect}"
+            ))
+            .arg(assert_cmd::cargo::cargo_bin("imdb-rnn"))
+            .arg(&archive)
+            .current_dir(tmp.path())
+            .env("IMDB_RNN_HOME", tmp.path().join("home"))
+            .env("IMDB_RNN_TEST_NO_SHARE_NOTE", "1")
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{redirect}: a warning stderr cannot take is dropped, not a panic's 101");
+        assert!(tmp.path().join(format!("runs/w{i}/model.ot")).is_file(), "{redirect}: the run finished");
+    }
+}
+
+#[test]
 fn a_train_split_of_one_class_or_a_handful_of_reviews_trains_with_a_warning() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = learnable_archive(tmp.path(), 10);

@@ -393,6 +393,21 @@ fn retries_stop_after_five_attempts_with_an_error_naming_the_url_and_the_last_st
 }
 
 #[test]
+fn a_host_that_refuses_the_connection_fails_at_once_without_retries_naming_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A port that was free a moment ago: nothing listens there, the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/fixture.tar.gz");
+    let home = tmp.path().join("home");
+    let a = fetch_url(&home, &url).failure().code(1);
+    let line = error_line(&a);
+    assert!(line.starts_with(&format!("imdb-rnn: cannot reach {url} to download fixture.tar.gz (")), "{line}");
+    assert!(line.ends_with("); no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR"), "{line}");
+    assert_eq!(stderr_of(&a).lines().count(), 1, "no retry messages");
+    assert_eq!(download_files(&home), Vec::<String>::new());
+}
+
+#[test]
 fn a_download_that_keeps_breaking_off_leaves_only_a_partial_for_the_next_run_to_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let body = fixture_bytes(tmp.path());

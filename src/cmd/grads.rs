@@ -37,7 +37,7 @@ pub fn run(args: &GradsArgs) -> Result<Exit> {
         return Ok(if outcome.failed > 0 { Exit::SomeFailed } else { Exit::Success });
     }
     if let Some(code) = outcome.stopped {
-        eprintln!("imdb-rnn: stopped by signal; run the same command again to resume");
+        crate::errln!("imdb-rnn: stopped by signal; run the same command again to resume");
         return Ok(code);
     }
     let combined = write_grads_by_depth(&study, &outcome.finished)?;

@@ -21,7 +21,7 @@ pub fn run(args: &ManArgs) -> Result<()> {
         written += 1;
     }
     write_atomic(&dir.join("imdb-rnn.1"), &render(cmd)?)?;
-    eprintln!("wrote {} man pages to {}", written + 1, dir.display());
+    crate::errln!("wrote {} man pages to {}", written + 1, dir.display());
     Ok(())
 }
 

@@ -22,7 +22,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         }
     }
     if let Some(warning) = no_words_warning(&without_words) {
-        eprintln!("{warning}");
+        crate::errln!("{warning}");
     }
     Ok(())
 }

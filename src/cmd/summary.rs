@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 pub fn run(args: &SummaryArgs) -> Result<()> {
     let (runs, same) = distinct_runs(find_runs(&args.root)?);
     for (dir, kept) in &same {
-        eprintln!("imdb-rnn: note: {} has the same configuration as {}; counted once", dir.display(), kept.display());
+        crate::errln!("imdb-rnn: note: {} has the same configuration as {}; counted once", dir.display(), kept.display());
     }
     let failed = find_failed_without_config(&args.root);
     if runs.is_empty() && failed.is_empty() {

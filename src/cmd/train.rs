@@ -42,7 +42,7 @@ pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     refuse_foreign_directory(&dir)?;
     warn_unused_glove(&targs);
     if cfg.model.recurrent.num_layers == 1 && cfg.model.recurrent.dropout > 0.0 {
-        eprintln!(
+        crate::errln!(
             "imdb-rnn: warning: --dropout {} has no effect with one layer (it applies between recurrent layers); add --layers 2 or more",
             cfg.model.recurrent.dropout
         );
@@ -82,7 +82,7 @@ fn warn_unused_glove(args: &TrainArgs) {
     let from_env = std::env::var("IMDB_RNN_GLOVE").ok();
     if let Some(g) = args.glove.as_ref().filter(|g| Some(*g) != from_env.as_ref()) {
         if !args.emb.is_some_and(|e| e.uses_glove()) {
-            eprintln!("imdb-rnn: warning: --glove {g} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it");
+            crate::errln!("imdb-rnn: warning: --glove {g} is ignored: the embedding is random; add --emb glove-frozen or --emb glove-tuned to use it");
         }
     }
 }
@@ -108,11 +108,11 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<Exit> 
             Ok(Exit::Success)
         }
         Outcome::Stopped(stop) => {
-            eprintln!("imdb-rnn: stopped by signal; checkpoint saved in {}; continue with --resume", dir.display());
+            crate::errln!("imdb-rnn: stopped by signal; checkpoint saved in {}; continue with --resume", dir.display());
             Ok(stop.exit())
         }
         Outcome::Diverged(msg) => {
-            eprintln!("imdb-rnn: {msg}");
+            crate::errln!("imdb-rnn: {msg}");
             Ok(Exit::Diverged)
         }
     }

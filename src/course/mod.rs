@@ -20,9 +20,6 @@ use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// GloVe when `--glove` is not given (as `train` defaults).
-const DEFAULT_GLOVE: &str = "glove-wiki-gigaword-100";
-
 /// Where the Markdown twin and the figures go: `course.html` -> `course.md`, `course_files/`.
 pub fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
     let stem = out.file_stem().filter(|s| !s.is_empty()).with_context(|| format!("--out {}: expected a file name such as course.html", out.display()))?;
@@ -43,7 +40,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
     let root = run_dir(&args.runs_dir, &args.name.clone().unwrap_or_else(|| format!("course-{}", args.scale.name())))?;
     let shared = args.scale.base().overlay(&args.train);
-    let glove_value = args.train.glove.clone().unwrap_or_else(|| DEFAULT_GLOVE.into());
+    let glove_value = args.train.glove.clone().unwrap_or_else(|| args.scale.default_glove().into());
     let glove = plan::needs_glove(&sections).then_some(glove_value.as_str());
     let models = plan::all_models(&sections, args.scale);
     let all_points = plan::points(&root, &models, seeds, &shared, glove);
@@ -87,7 +84,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     }
     let unfinished = all_points.iter().filter(|p| !is_finished(&p.dir)).count();
     if unfinished > 0 && (args.shard.is_some() || tally.busy > 0) {
-        eprintln!("imdb-rnn course: {unfinished} of {} runs are not finished yet ({}", all_points.len(), waiting_for(args.shard.is_some()));
+        crate::errln!("imdb-rnn course: {unfinished} of {} runs are not finished yet ({}", all_points.len(), waiting_for(args.shard.is_some()));
         return Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success });
     }
     let loaded = data.load(encode, glove)?;

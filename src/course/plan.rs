@@ -44,6 +44,16 @@ impl Scale {
         }
     }
 
+    /// GloVe when `--glove` is not given: the course's 100-d vectors at full scale; the
+    /// 50-d ones at the smaller scales, the size of their random embedding, so that Q7-Q8
+    /// changes only the vectors (and a user offline needs the smaller file).
+    pub fn default_glove(self) -> &'static str {
+        match self {
+            Scale::Full => defaults::GLOVE,
+            Scale::Cpu | Scale::Smoke => "glove-wiki-gigaword-50",
+        }
+    }
+
     /// The train options every run of the course shares at this scale: the course's
     /// (`Full`), with the smaller scales' departures on top.
     pub fn base(self) -> TrainArgs {

@@ -214,7 +214,7 @@ impl<'v> Parser<'v> {
         if let Some(n) = header_words.filter(|&n| n > file_words) {
             // Whole lines of valid vectors: usable, but a file cut short on a line boundary
             // looks exactly like this.
-            eprintln!(
+            crate::errln!(
                 "imdb-rnn: warning: {}: the header says {n} words but the file holds {file_words}; it may be truncated (using the {file_words} read)",
                 path.display()
             );

@@ -34,7 +34,7 @@ pub fn load(archive: &Path, encode: EncodeConfig, cache_dir: &Path, quiet: bool)
         Ok(None) => {}
         Err(e) => {
             if !quiet {
-                eprintln!("imdb-rnn: {e:#}; rebuilding it");
+                crate::errln!("imdb-rnn: {e:#}; rebuilding it");
             }
         }
     }
@@ -42,7 +42,7 @@ pub fn load(archive: &Path, encode: EncodeConfig, cache_dir: &Path, quiet: bool)
     if let Err(e) = cache::save(&path, &key, &prepared) {
         // Not fatal: the data is in memory; the next run will just read the archive again.
         if !quiet {
-            eprintln!("imdb-rnn: warning: {e:#}");
+            crate::errln!("imdb-rnn: warning: {e:#}");
         }
     }
     Ok((prepared, Origin::Archive))

@@ -128,7 +128,7 @@ impl Prepared {
 pub fn report_phase(what: &str, start: std::time::Instant) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("IMDB_RNN_TIMINGS").is_some()) {
-        eprintln!("imdb-rnn timing: {what} {:.3} s", start.elapsed().as_secs_f64());
+        crate::errln!("imdb-rnn timing: {what} {:.3} s", start.elapsed().as_secs_f64());
     }
 }
 

@@ -113,7 +113,7 @@ pub fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf
             }
             Err(Failure::Transient(e)) => {
                 if opts.progress {
-                    eprintln!("imdb-rnn: {e:#}; retrying in {:.1} s", delay.as_secs_f64());
+                    crate::errln!("imdb-rnn: {e:#}; retrying in {:.1} s", delay.as_secs_f64());
                 }
                 std::thread::sleep(delay);
                 delay *= 2;
@@ -135,7 +135,7 @@ fn attempt_download(client: &reqwest::blocking::Client, remote: &Remote, partial
     if have > 0 {
         request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
     }
-    let response = request.send().map_err(|e| Failure::Transient(anyhow!("cannot reach {}: {e}", remote.url)))?;
+    let response = request.send().map_err(|e| unreachable_or_transient(remote, have, e))?;
     let status = response.status();
     let (append, mut response) = match status.as_u16() {
         206 if have > 0 => {
@@ -193,6 +193,33 @@ fn attempt_download(client: &reqwest::blocking::Client, remote: &Remote, partial
         }
     }
     Ok(hasher.map(|h| hex(&h.finalize())))
+}
+
+/// A request that failed before any answer. A host that cannot be reached at all (no
+/// route, no name, refused) before a single byte arrived is not retried: no network is
+/// its common cause, and five attempts with backoff only make the user wait a minute
+/// for the same news. Once a download has started, the same failure is a broken
+/// connection and worth retrying.
+fn unreachable_or_transient(remote: &Remote, have: u64, e: reqwest::Error) -> Failure {
+    if e.is_connect() && have == 0 {
+        return Failure::Fatal(anyhow!(
+            "cannot reach {} to download {} ({}); no network? pass a local copy with --imdb/--glove PATH, or set IMDB_RNN_MIRROR",
+            remote.url,
+            remote.file_name,
+            innermost(&e)
+        ));
+    }
+    Failure::Transient(anyhow!("cannot reach {}: {e}", remote.url))
+}
+
+/// The deepest cause of an error: reqwest's own text is "error sending request for url",
+/// the reason (refused, no such host) sits at the bottom of the chain.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// Checks the finished partial against the pinned size and digest; deletes it on mismatch.

@@ -166,7 +166,7 @@ impl Recurrent {
         };
         let _guard = tch::no_grad_guard();
         if let Err(e) = Tensor::f_internal_cudnn_rnn_flatten_weight(weights, 4, input_size, mode, c.hidden_size, 0, layers, true, bidirectional) {
-            eprintln!("imdb-rnn: warning: cuDNN could not flatten the recurrent weights ({e}); cuDNN will copy them at every call");
+            crate::errln!("imdb-rnn: warning: cuDNN could not flatten the recurrent weights ({e}); cuDNN will copy them at every call");
         }
     }
 

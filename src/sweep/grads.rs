@@ -87,8 +87,8 @@ pub fn run_study(points: &[(Cell, i64, Point)], data: &mut DataCache, progress: 
     let opts = RunAll { label: "grads", progress, retry_failed: false, worker };
     let tally = run_all(&list, data, &opts, stop, |p, status| {
         match status {
-            PointStatus::Busy => eprintln!("imdb-rnn grads: {} is running in another process; skipped", p.dir.display()),
-            PointStatus::Failed(reason) => eprintln!("imdb-rnn grads: {} failed: {reason}", p.dir.display()),
+            PointStatus::Busy => crate::errln!("imdb-rnn grads: {} is running in another process; skipped", p.dir.display()),
+            PointStatus::Failed(reason) => crate::errln!("imdb-rnn grads: {} failed: {reason}", p.dir.display()),
             _ => {}
         }
         Ok(())

@@ -52,7 +52,7 @@ pub struct WorkersOutcome {
 /// reaches them directly).
 pub fn run_workers(jobs: Jobs, user_threads: Option<usize>, stop: &StopFlags) -> Result<WorkersOutcome> {
     let threads = user_threads.unwrap_or_else(|| crate::cpu::share_of_cores(jobs.workers));
-    eprintln!("imdb-rnn: {} worker processes, {threads} CPU thread(s) each", jobs.workers);
+    crate::errln!("imdb-rnn: {} worker processes, {threads} CPU thread(s) each", jobs.workers);
     let mut children = Vec::new();
     for i in 0..jobs.workers {
         children.push(spawn_worker(i, user_threads.is_none().then_some(threads))?);

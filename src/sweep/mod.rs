@@ -11,5 +11,5 @@ pub use point::{run_all, run_point, Point, PointStatus, RunAll, Tally};
 
 /// The message a sweep, study or course prints when a signal stopped it.
 pub fn say_stopped(what: &str) {
-    eprintln!("imdb-rnn: {what} stopped by signal; run the same command again to resume");
+    crate::errln!("imdb-rnn: {what} stopped by signal; run the same command again to resume");
 }

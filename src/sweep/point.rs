@@ -78,7 +78,7 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
                 .with_context(|| format!("cannot create {}", dir.display()))
                 .and_then(|()| run_dir.write_summary(&Summary::failed(name, &reason, &[])));
             if let Err(e) = recorded {
-                eprintln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
+                crate::errln!("imdb-rnn: warning: could not record the failure of {}: {e:#}", dir.display());
             }
             Ok(PointStatus::Failed(reason))
         }
@@ -137,7 +137,7 @@ pub fn run_all(
     let mut tally = Tally::default();
     for (i, p) in points.iter().enumerate() {
         if opts.progress && opts.worker.is_none() {
-            eprintln!("imdb-rnn {} [{}/{}] {}", opts.label, i + 1, points.len(), p.dir.display());
+            crate::errln!("imdb-rnn {} [{}/{}] {}", opts.label, i + 1, points.len(), p.dir.display());
         }
         let bars = opts.progress && opts.worker.is_none();
         let started = std::time::Instant::now();
@@ -152,7 +152,7 @@ pub fn run_all(
         match opts.worker {
             None => report(p, &status)?,
             Some(w) if !matches!(status, PointStatus::Busy | PointStatus::AlreadyDone) && opts.progress => {
-                eprintln!("imdb-rnn {} [job {w}] {}: {} ({:.0} s)", opts.label, p.dir.display(), status.describe(), started.elapsed().as_secs_f64());
+                crate::errln!("imdb-rnn {} [job {w}] {}: {} ({:.0} s)", opts.label, p.dir.display(), status.describe(), started.elapsed().as_secs_f64());
             }
             Some(_) => {}
         }

@@ -33,7 +33,7 @@ pub fn train_prepared(
     if cfg.grad_every > steps_per_epoch {
         // Every epoch must log a gradient (its summaries need one): the interval is
         // clamped to the epoch, as the trainer does it, and config.json keeps what was asked.
-        eprintln!(
+        crate::errln!(
             "imdb-rnn: warning: --grad-every {} is more than the {steps_per_epoch} steps of an epoch ({} training reviews, batch size {}); logging every {steps_per_epoch} steps",
             cfg.grad_every,
             selected.train.len(),
@@ -43,7 +43,7 @@ pub fn train_prepared(
     warn_about_the_train_split(&selected.train);
     if let Some(g) = glove {
         if progress {
-            eprintln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
+            crate::errln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
         }
     }
     let cpu = crate::cpu::configure(cfg.denormals, cfg.threads);
@@ -59,9 +59,9 @@ fn warn_about_the_train_split(train: &crate::data::prepare::EncodedSplit) {
     let positives = train.positives();
     if !train.is_empty() && (positives == 0 || positives == train.len()) {
         let class = if positives == 0 { "negative" } else { "positive" };
-        eprintln!("imdb-rnn: warning: every one of the {} training reviews is {class}; the model can only learn to say {class}", train.len());
+        crate::errln!("imdb-rnn: warning: every one of the {} training reviews is {class}; the model can only learn to say {class}", train.len());
     } else if (1..10).contains(&train.len()) {
-        eprintln!("imdb-rnn: warning: only {} training reviews (after --subset and --val-frac); lower --val-frac or raise --subset", train.len());
+        crate::errln!("imdb-rnn: warning: only {} training reviews (after --subset and --val-frac); lower --val-frac or raise --subset", train.len());
     }
 }
 
@@ -74,7 +74,7 @@ fn config_for_data(cfg: &TrainConfig, data: &crate::data::prepare::Prepared) -> 
     if let Some(n) = cfg.subset {
         let largest = data.train.len().max(data.test.len());
         if n > largest {
-            eprintln!(
+            crate::errln!(
                 "imdb-rnn: warning: --subset {n} is more than the data holds ({} train, {} test reviews); using all of them (config.json records {largest})",
                 data.train.len(),
                 data.test.len()

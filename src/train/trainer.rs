@@ -351,7 +351,7 @@ impl<'a> Trainer<'a> {
         self.save_checkpoint(&EpochGrads::default())?;
         if stop_early {
             if self.opts.progress {
-                eprintln!("{}: no better validation accuracy for {} epochs; stopping early", self.opts.name, self.state.best.bad_epochs);
+                crate::errln!("{}: no better validation accuracy for {} epochs; stopping early", self.opts.name, self.state.best.bad_epochs);
             }
             return Ok(EpochEnd::EarlyStop);
         }
@@ -383,7 +383,7 @@ impl<'a> Trainer<'a> {
 
     fn print_epoch(&self, row: &EpochMetrics) {
         if self.opts.progress {
-            eprintln!(
+            crate::errln!(
                 "{} epoch {}/{}: train loss {:.4} acc {:.4}{} test loss {:.4} acc {:.4} ({:.1} s)",
                 self.opts.name,
                 row.epoch,

@@ -28,7 +28,7 @@ pub use run_files::{read_first_layer_norm, read_layer_epoch_norms, read_time_pro
 /// fails is a warning on stderr, never a failed run.
 pub fn plot_finished_run(run_dir: &Path) {
     if let Err(e) = plot_run(run_dir) {
-        eprintln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", run_dir.display());
+        crate::errln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", run_dir.display());
     }
 }
 
