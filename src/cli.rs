@@ -1,5 +1,7 @@
 //! Command-line arguments as parsed (stage one); each command validates them into its
 //! own configuration before doing any work (stage two).
+pub use crate::data::source::DataSource;
+use crate::report::summary::SummaryFormat;
 use crate::train::config::TrainArgs;
 use crate::train::defaults;
 use clap::{Args, Parser, Subcommand};
@@ -181,13 +183,6 @@ pub struct SummaryArgs {
     pub filters: Vec<String>,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SummaryFormat {
-    Markdown,
-    Csv,
-    Json,
-}
-
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print the figures written as JSON on stdout: {\"figures\": [PATH, ...]}")))]
 pub struct PlotArgs {
@@ -255,21 +250,6 @@ pub struct JsonArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Where the data comes from; shared by the commands that read it.
-#[derive(Args, Debug, Clone, Default)]
-pub struct DataSource {
-    /// IMDB: path to an aclImdb archive (.tar.gz/.tar) or directory, or a URL
-    /// [default: the official archive, fetched into the data directory].
-    #[arg(long, env = "IMDB_RNN_IMDB", value_name = "PATH|URL")]
-    pub imdb: Option<String>,
-    /// Never use the network; fail if a file is not already cached.
-    #[arg(long, env = "IMDB_RNN_OFFLINE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub offline: Option<bool>,
-    /// Do not print progress.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 use crate::data::prepare::{encode_text, Prepared};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
+pub use crate::report::eval::TestScores;
 use crate::train::batches::Batch;
 use crate::train::config::parse_device;
 use crate::train::run::{RunDir, RunRecord};
@@ -153,16 +154,4 @@ pub fn score_test(run: &LoadedRun, data: &Prepared) -> Result<TestScores> {
     let crate::train::Evaluation { loss, acc, probs } = crate::train::evaluate(&run.model, &test, true);
     let probs: Vec<f32> = Vec::<f32>::try_from(probs.expect("asked for").to_device(tch::Device::Cpu))?;
     Ok(TestScores { loss, accuracy: acc, probs, labels: selected.test.labels, lengths: selected.test.lengths })
-}
-
-/// What [`score_test`] measured.
-pub struct TestScores {
-    pub loss: f64,
-    pub accuracy: f64,
-    /// P(positive) per review, in split order.
-    pub probs: Vec<f32>,
-    /// 1 positive, 0 negative.
-    pub labels: Vec<u8>,
-    /// True token count of each review, before truncation.
-    pub lengths: Vec<u32>,
 }

@@ -49,7 +49,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         Embed(a) => cmd::embed::run(&a).map(|()| Exit::Success),
         Grads(a) => cmd::grads::run(&a),
         Sweep(a) => cmd::sweep::run(&a),
-        Course(a) => imdb_rnn::course::run(&a),
+        Course(a) => cmd::course::run(&a),
         Summary(a) => cmd::summary::run(&a).map(|()| Exit::Success),
         Plot(a) => cmd::plot::plot(&a).map(|()| Exit::Success),
         Report(a) => cmd::plot::report(&a).map(|()| Exit::Success),

@@ -1,4 +1,5 @@
 //! The commands, one module each: each parses its options and calls the work below `cmd/`.
+pub mod course;
 pub mod data;
 pub mod embed;
 pub mod grads;

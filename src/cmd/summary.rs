@@ -1,7 +1,8 @@
 //! `imdb-rnn summary`: one row per configuration of the runs under a root (the table
 //! itself is built in [`crate::report::summary`]).
-use crate::cli::{SummaryArgs, SummaryFormat};
+use crate::cli::SummaryArgs;
 use crate::report::duplicates::distinct_runs;
+use crate::report::summary::SummaryFormat;
 use crate::report::summary::{find_failed_without_config, find_runs, render, rows, select};
 use anyhow::{bail, Result};
 

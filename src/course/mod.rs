@@ -8,17 +8,38 @@ pub mod plan;
 pub mod results;
 pub mod sections;
 
-use crate::cli::CourseArgs;
-use crate::data::source::DataCache;
+use crate::data::source::{DataCache, DataSource};
 use crate::exit::Exit;
-use crate::sweep::grid::{parse_shard, take_shard};
-use crate::sweep::jobs::launch_workers_if_asked;
+use crate::sweep::grid::take_shard;
+use crate::sweep::jobs::{launch_workers_if_asked, Jobs};
 use crate::sweep::point::{is_finished, refuse_changed_options};
 use crate::sweep::{run_all, say_stopped, RunAll};
-use crate::train::config::{run_dir, TrainConfig};
+use crate::train::config::{TrainArgs, TrainConfig};
 use crate::train::signal::StopFlags;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use plan::Scale;
+use sections::Section;
 use std::path::{Path, PathBuf};
+
+/// A course as asked for, validated (`cmd::course` builds it from the flags).
+pub struct CourseRequest {
+    pub scale: Scale,
+    /// Seeds per model, at least 1.
+    pub seeds: u64,
+    /// The sections to write, in report order.
+    pub sections: Vec<Section>,
+    /// The HTML report; its Markdown twin and figures go next to it ([`companions`]).
+    pub out: PathBuf,
+    /// The train options the user gave, over the scale's.
+    pub train: TrainArgs,
+    /// This invocation's share `(I, N)` of the runs, when `--shard I/N` was given.
+    pub shard: Option<(usize, usize)>,
+    pub retry_failed: bool,
+    pub jobs: Jobs,
+    /// The course directory that holds one run directory per model and seed.
+    pub root: PathBuf,
+    pub source: DataSource,
+}
 
 /// Where the Markdown twin and the figures go: `course.html` -> `course.md`, `course_files/`.
 pub fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
@@ -27,23 +48,16 @@ pub fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((out.with_file_name(format!("{stem}.md")), out.with_file_name(format!("{stem}_files"))))
 }
 
-pub fn run(args: &CourseArgs) -> Result<Exit> {
-    let sections = sections::parse_only(args.only.as_deref())?;
-    args.train.check_finite()?;
-    plan::refuse_varied(&args.train)?;
-    let seeds = args.seeds.unwrap_or(args.scale.default_seeds());
-    if seeds == 0 {
-        bail!("--seeds 0: give at least 1 (seeds 0..N-1 are run)");
-    }
+pub fn run(args: &CourseRequest) -> Result<Exit> {
+    let (sections, seeds, root) = (&args.sections, args.seeds, &args.root);
     let (markdown, figures) = companions(&args.out)?;
     crate::destination::check_report_files(&args.out, &markdown, &figures)?;
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?.unwrap_or((0, 1));
-    let root = run_dir(&args.runs_dir, &args.name.clone().unwrap_or_else(|| format!("course-{}", args.scale.name())))?;
+    let shard = args.shard.unwrap_or((0, 1));
     let shared = args.scale.base().overlay(&args.train);
     let glove_value = args.train.glove.clone().unwrap_or_else(|| args.scale.default_glove().into());
-    let glove = plan::needs_glove(&sections).then_some(glove_value.as_str());
-    let models = plan::all_models(&sections, args.scale);
-    let all_points = plan::points(&root, &models, seeds, &shared, glove);
+    let glove = plan::needs_glove(sections).then_some(glove_value.as_str());
+    let models = plan::all_models(sections, args.scale);
+    let all_points = plan::points(root, &models, seeds, &shared, glove);
     for p in &all_points {
         TrainConfig::resolve(&p.args, None).with_context(|| format!("course run {}", p.name))?;
         refuse_changed_options(&p.dir, &p.args)?;
@@ -53,7 +67,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     let mut data = DataCache::new(&args.source);
     // Every run shares one encoding; the report reads the whole archive through it.
     let encode = TrainConfig::resolve(&shared, None)?.encode;
-    let jobs = args.jobs.jobs();
+    let jobs = args.jobs;
     let mut unfinished_before = 0;
     if jobs.launches() {
         // Prepared once here, so the workers find the encoded cache instead of each
@@ -92,7 +106,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     let ctx = chapters::Ctx {
         scale: args.scale,
         seeds,
-        root: &root,
+        root,
         figures: &figures,
         data: loaded.data,
         glove: loaded.glove,
@@ -103,7 +117,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     };
     let parts: Vec<doc::Part> = sections.iter().map(|&s| chapters::write(s, &ctx)).collect();
     let doc =
-        doc::Doc { title: format!("The RNN course on IMDB, answered ({} scale)", args.scale.name()), intro: intro(args, seeds, &shared, &root, &tally), parts };
+        doc::Doc { title: format!("The RNN course on IMDB, answered ({} scale)", args.scale.name()), intro: intro(args, seeds, &shared, root, &tally), parts };
     let link = figures.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     crate::util::write_atomic(&markdown, doc.markdown(&link).as_bytes())?;
     crate::util::write_atomic(&args.out, doc.html(&figures)?.as_bytes())?;
@@ -112,7 +126,7 @@ pub fn run(args: &CourseArgs) -> Result<Exit> {
     Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success })
 }
 
-fn data_flags(args: &CourseArgs, glove: Option<&str>) -> String {
+fn data_flags(args: &CourseRequest, glove: Option<&str>) -> String {
     let mut f = String::new();
     if let Some(imdb) = &args.source.imdb {
         f.push_str(&format!(" --imdb {imdb}"));
@@ -125,7 +139,7 @@ fn data_flags(args: &CourseArgs, glove: Option<&str>) -> String {
 
 /// The flags that give this course again: scale, seeds and the overrides (GloVe is with
 /// the data flags).
-fn course_flags(args: &CourseArgs, seeds: u64) -> String {
+fn course_flags(args: &CourseRequest, seeds: u64) -> String {
     let mut over = args.train.clone();
     over.glove = None;
     let mut f = format!("--scale {} --seeds {seeds}", args.scale.name());
@@ -145,7 +159,7 @@ fn test_reviews(root: &Path) -> Option<usize> {
     dirs.iter().find_map(|d| crate::train::run::RunDir::new(d).read_config().ok()).map(|r| r.test_reviews)
 }
 
-fn intro(args: &CourseArgs, seeds: u64, shared: &crate::train::config::TrainArgs, root: &Path, tally: &crate::sweep::Tally) -> Vec<String> {
+fn intro(args: &CourseRequest, seeds: u64, shared: &crate::train::config::TrainArgs, root: &Path, tally: &crate::sweep::Tally) -> Vec<String> {
     let rule = test_reviews(root).map(|n| crate::report::stats::rule_text(seeds, n));
     let departures = args.scale.departures(shared);
     let settings = if departures.is_empty() {

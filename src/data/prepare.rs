@@ -5,7 +5,6 @@ use super::imdb::{self, ReviewMeta, Split};
 use super::interner::{Interner, Key, Token};
 use super::tokenize::{for_each_token, ASCII_CLASS, KEEP, SPACE};
 use super::vocab::Vocab;
-use crate::train::defaults;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -25,21 +24,32 @@ pub struct EncodeConfig {
     pub truncate: Truncate,
 }
 
+impl EncodeConfig {
+    /// The course's encoding: the 10,000 most frequent train words, 200 tokens, the
+    /// review's head. Every default of the encoding is written here once.
+    pub const DEFAULT: EncodeConfig = EncodeConfig { vocab_size: 10_000, max_len: 200, truncate: Truncate::Head };
+}
+
 impl Default for EncodeConfig {
     fn default() -> Self {
-        EncodeConfig { vocab_size: defaults::VOCAB_SIZE, max_len: defaults::MAX_LEN, truncate: defaults::TRUNCATE }
+        Self::DEFAULT
     }
 }
 
 /// Which part of a review longer than `max_len` is kept (`--truncate`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Truncate {
     /// The first `max_len` tokens.
-    #[default]
     Head,
     /// The last `max_len` tokens.
     Tail,
+}
+
+impl Default for Truncate {
+    fn default() -> Self {
+        EncodeConfig::DEFAULT.truncate
+    }
 }
 
 impl Truncate {

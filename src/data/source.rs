@@ -1,12 +1,26 @@
 //! The data a command asked for (`--imdb`, `--glove`: a path, URL or gensim name): found or
 //! downloaded, prepared once and shared by every run of the command ([`DataCache`]).
-use crate::cli::DataSource;
 use crate::data::glove::GloveMatrix;
 use crate::data::prepare::{EncodeConfig, Prepared};
 use crate::fetch::{self, download::FetchOptions, Source};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// Where the data comes from; shared by the commands that read it.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DataSource {
+    /// IMDB: path to an aclImdb archive (.tar.gz/.tar) or directory, or a URL
+    /// [default: the official archive, fetched into the data directory].
+    #[arg(long, env = "IMDB_RNN_IMDB", value_name = "PATH|URL")]
+    pub imdb: Option<String>,
+    /// Never use the network; fail if a file is not already cached.
+    #[arg(long, env = "IMDB_RNN_OFFLINE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub offline: Option<bool>,
+    /// Do not print progress.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 pub fn fetch_options(source: &DataSource) -> FetchOptions {
     FetchOptions { offline: source.offline.unwrap_or(false), progress: !source.quiet, ..FetchOptions::default() }

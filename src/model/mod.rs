@@ -1,7 +1,7 @@
 //! The sentiment classifier: Embedding -> recurrent stack -> Linear(H x directions, 1).
 pub mod recurrent;
 
-use crate::train::defaults;
+use crate::data::prepare::EncodeConfig;
 use anyhow::{bail, Result};
 use recurrent::{Recurrent, RecurrentConfig};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,12 @@ pub enum EmbeddingMode {
     GloveFrozen,
     /// GloVe vectors as the starting point, then learned.
     GloveTuned,
+}
+
+impl Default for EmbeddingMode {
+    fn default() -> Self {
+        ModelConfig::DEFAULT.embedding
+    }
 }
 
 impl EmbeddingMode {
@@ -71,6 +77,12 @@ pub enum Readout {
     MeanMax,
 }
 
+impl Default for Readout {
+    fn default() -> Self {
+        ModelConfig::DEFAULT.readout
+    }
+}
+
 impl Readout {
     /// Whether the readout reads each review only up to its length (all but `final`).
     pub fn is_length_aware(self) -> bool {
@@ -93,17 +105,23 @@ pub struct ModelConfig {
     pub fc_dropout: f64,
 }
 
+impl ModelConfig {
+    /// The course's model: a random embedding of the default vocabulary plus `<pad>` and
+    /// `<unk>`, the default stack, the final hidden state read, no dropout. Every default
+    /// of the model is written here or in [`RecurrentConfig::DEFAULT`], once.
+    pub const DEFAULT: ModelConfig = ModelConfig {
+        vocab_size: EncodeConfig::DEFAULT.vocab_size as i64 + 2,
+        embedding: EmbeddingMode::Random,
+        recurrent: RecurrentConfig::DEFAULT,
+        readout: Readout::Final,
+        emb_dropout: 0.0,
+        fc_dropout: 0.0,
+    };
+}
+
 impl Default for ModelConfig {
-    /// The training defaults, with the default vocabulary plus `<pad>` and `<unk>`.
     fn default() -> Self {
-        ModelConfig {
-            vocab_size: defaults::VOCAB_SIZE as i64 + 2,
-            embedding: defaults::EMB,
-            recurrent: RecurrentConfig::default(),
-            readout: defaults::READOUT,
-            emb_dropout: defaults::EMB_DROPOUT,
-            fc_dropout: defaults::FC_DROPOUT,
-        }
+        Self::DEFAULT
     }
 }
 

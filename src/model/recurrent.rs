@@ -2,7 +2,6 @@
 //! (`rnn_tanh`, `lstm`, `gru` and their packed `_data` forms; cuDNN on GPU), with
 //! PyTorch's parameter names, layout and default initialisation, padded, packed, or
 //! padded with packing's semantics at the real positions (`forward_masked`).
-use crate::train::defaults;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -16,6 +15,12 @@ pub enum Cell {
     Lstm,
     /// Gated recurrent unit, gates r, z, n (torch.nn.GRU).
     Gru,
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        RecurrentConfig::DEFAULT.cell
+    }
 }
 
 impl Cell {
@@ -52,6 +57,12 @@ pub enum Nonlinearity {
     Relu,
 }
 
+impl Default for Nonlinearity {
+    fn default() -> Self {
+        RecurrentConfig::DEFAULT.nonlinearity
+    }
+}
+
 /// Shape of a recurrent stack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecurrentConfig {
@@ -65,17 +76,23 @@ pub struct RecurrentConfig {
     pub dropout: f64,
 }
 
+impl RecurrentConfig {
+    /// The course's recurrent stack: one LSTM layer of 128 over 100-d embeddings. Every
+    /// default of the stack is written here once.
+    pub const DEFAULT: RecurrentConfig = RecurrentConfig {
+        cell: Cell::Lstm,
+        nonlinearity: Nonlinearity::Tanh,
+        input_size: 100,
+        hidden_size: 128,
+        num_layers: 1,
+        bidirectional: false,
+        dropout: 0.0,
+    };
+}
+
 impl Default for RecurrentConfig {
     fn default() -> Self {
-        RecurrentConfig {
-            cell: defaults::CELL,
-            nonlinearity: defaults::NONLINEARITY,
-            input_size: defaults::EMB_DIM,
-            hidden_size: defaults::HIDDEN,
-            num_layers: defaults::LAYERS,
-            bidirectional: defaults::BIDIRECTIONAL,
-            dropout: defaults::DROPOUT,
-        }
+        Self::DEFAULT
     }
 }
 

@@ -1,7 +1,19 @@
 //! Evaluation metrics of a trained run on its test split: accuracy and loss, the
 //! confusion matrix, accuracy by review length, and the text `imdb-rnn eval` prints.
-use crate::infer::TestScores;
 use serde::Serialize;
+
+/// A run's test split scored by its model (`infer::score_test`): what the metrics are
+/// computed from.
+pub struct TestScores {
+    pub loss: f64,
+    pub accuracy: f64,
+    /// P(positive) per review, in split order.
+    pub probs: Vec<f32>,
+    /// 1 positive, 0 negative.
+    pub labels: Vec<u8>,
+    /// True token count of each review, before truncation.
+    pub lengths: Vec<u32>,
+}
 
 #[derive(Serialize)]
 pub struct EvalReport {

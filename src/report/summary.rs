@@ -1,6 +1,5 @@
 //! The summary table: run directories found under a root, aggregated into one row per
 //! configuration (seeds pooled), filtered, sorted, and rendered as markdown, CSV or JSON.
-use crate::cli::SummaryFormat;
 use crate::train::run::{dirs_under, RunDir, RunRecord, RunStatus, Summary};
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -284,6 +283,14 @@ pub fn markdown(rows: &[Row]) -> String {
 
 /// The table in `format`, as `imdb-rnn summary` prints it: markdown lists after the table
 /// the grid points that failed before training (`failed`).
+/// How `summary` prints its table (`--format`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Markdown,
+    Csv,
+    Json,
+}
+
 pub fn render(rows: &[Row], failed: &[(PathBuf, String)], format: SummaryFormat) -> Result<Vec<u8>> {
     Ok(match format {
         SummaryFormat::Markdown => {
