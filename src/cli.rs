@@ -61,8 +61,8 @@ pub enum Command {
 #[command(mut_arg("json", |a| a.help("Print the study's results as JSON on stdout")))]
 pub struct GradsArgs {
     /// Cells to compare, comma-separated: rnn, lstm, gru (`--cell` is the same option).
-    #[arg(long, visible_alias = "cell", default_value = "rnn", value_name = "CELL[,CELL...]")]
-    pub cells: String,
+    #[arg(long, visible_alias = "cell", value_enum, value_delimiter = ',', default_value = "rnn", value_name = "CELL[,CELL...]")]
+    pub cells: Vec<crate::model::recurrent::Cell>,
     /// Depths: a range `1..8` (inclusive, as is `1..=8`) or a list `1,2,4,8`.
     #[arg(long, default_value = "1..4", value_name = "RANGE|LIST")]
     pub depth: String,
@@ -384,6 +384,21 @@ mod tests {
 
     fn name<T: ValueEnum>(v: T) -> String {
         v.to_possible_value().expect("a value").get_name().to_string()
+    }
+
+    #[test]
+    fn the_names_the_code_writes_are_the_names_the_flags_take() {
+        use crate::model::{recurrent::Cell, EmbeddingMode, Readout};
+        for v in Cell::value_variants() {
+            assert_eq!(v.name(), name(*v));
+        }
+        assert_eq!(Cell::ALL.to_vec(), Cell::value_variants().to_vec());
+        for v in Readout::value_variants() {
+            assert_eq!(v.name(), name(*v));
+        }
+        for v in EmbeddingMode::value_variants() {
+            assert_eq!(v.name(), name(*v));
+        }
     }
 
     /// `train --help` states each default in words (the flags stay unset so a --config

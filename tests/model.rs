@@ -33,7 +33,7 @@ fn pytorch_parameters() -> serde_json::Value {
 fn parameter_names_and_shapes_equal_pytorchs_for_one_to_three_layers_both_directions() {
     let torch = pytorch_parameters();
     let mut compared_with_torch = 0;
-    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+    for cell in Cell::ALL {
         for layers in 1..=3 {
             for bi in [false, true] {
                 let m = Classifier::new(&config(cell, layers, bi, Readout::Final), Device::Cpu, None).unwrap();
@@ -192,7 +192,7 @@ fn logged_gradient_norms_match_finite_differences_per_parameter_and_gate() {
 
 #[test]
 fn last_differs_from_final_on_padded_input_and_equals_it_on_unpadded_input() {
-    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+    for cell in Cell::ALL {
         for bi in [false, true] {
             tch::manual_seed(5);
             let mut m = Classifier::new(&config(cell, 2, bi, Readout::Final), Device::Cpu, None).unwrap();
@@ -255,7 +255,7 @@ fn step_through(m: &Classifier, packed: bool) -> (Tensor, f64, Vec<Tensor>) {
 #[test]
 fn unpacked_readouts_give_the_packed_paths_outputs_loss_and_gradients() {
     let mut checked = 0;
-    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+    for cell in Cell::ALL {
         for layers in 1..=3 {
             for bi in [false, true] {
                 for readout in [Readout::Last, Readout::Mean, Readout::Max, Readout::MeanMax] {

@@ -152,7 +152,7 @@ fn assert_same_as_pytorch(cell: Cell, layers: i64, bidirectional: bool, readout:
 
 #[test]
 fn the_course_model_trains_step_for_step_like_pytorch_for_every_cell() {
-    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+    for cell in Cell::ALL {
         assert_same_as_pytorch(cell, 1, false, Readout::Final);
     }
 }

@@ -2,8 +2,8 @@
 use super::DataCache;
 use crate::cli::GradsArgs;
 use crate::exit::Exit;
+use crate::sweep::grads::{check_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 pub use crate::sweep::grads::{is_study, redraw_study, GRADS_BY_DEPTH_HEADER};
-use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::refuse_changed_options;
 use crate::train::config::run_dir;
@@ -11,7 +11,8 @@ use crate::train::signal::StopFlags;
 use anyhow::{bail, Result};
 
 pub fn run(args: &GradsArgs) -> Result<Exit> {
-    let cells = parse_cells(&args.cells)?;
+    check_cells(&args.cells)?;
+    let cells = args.cells.clone();
     let depths = parse_depths(&args.depth)?;
     args.train.check_finite()?;
     if args.train.layers.is_some() {

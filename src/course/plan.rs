@@ -168,13 +168,7 @@ impl Model {
     }
 
     pub fn readout_name(self) -> &'static str {
-        match self.readout {
-            Readout::Final => "final",
-            Readout::Last => "last",
-            Readout::Mean => "mean",
-            Readout::Max => "max",
-            Readout::MeanMax => "meanmax",
-        }
+        self.readout.name()
     }
 
     /// The run directory's name for `seed`: `gru-l2-glove-final-s0`.
@@ -220,7 +214,7 @@ pub const BEYOND_CELL: Cell = Cell::Gru;
 
 /// The models `section` reads, at `scale`.
 pub fn models(section: Section, scale: Scale) -> Vec<Model> {
-    let cells = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+    let cells = Cell::ALL;
     let course = Model::course;
     match section {
         Section::Preparation => vec![],

@@ -20,6 +20,17 @@ pub enum EmbeddingMode {
     GloveTuned,
 }
 
+impl EmbeddingMode {
+    /// The name `--emb` takes, config.json and run names write.
+    pub fn name(self) -> &'static str {
+        match self {
+            EmbeddingMode::Random => "random",
+            EmbeddingMode::GloveFrozen => "glove-frozen",
+            EmbeddingMode::GloveTuned => "glove-tuned",
+        }
+    }
+}
+
 impl Default for EmbeddingMode {
     fn default() -> Self {
         ModelConfig::DEFAULT.embedding
@@ -75,6 +86,19 @@ pub enum Readout {
     #[value(name = "meanmax")]
     #[serde(rename = "meanmax")]
     MeanMax,
+}
+
+impl Readout {
+    /// The name `--readout` takes, config.json and run names write.
+    pub fn name(self) -> &'static str {
+        match self {
+            Readout::Final => "final",
+            Readout::Last => "last",
+            Readout::Mean => "mean",
+            Readout::Max => "max",
+            Readout::MeanMax => "meanmax",
+        }
+    }
 }
 
 impl Default for Readout {

@@ -24,6 +24,9 @@ impl Default for Cell {
 }
 
 impl Cell {
+    /// Every cell, in the course's order.
+    pub const ALL: [Cell; 3] = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+
     /// Rows stacked in each weight matrix per hidden unit.
     pub fn gates(self) -> i64 {
         match self {

@@ -36,20 +36,13 @@ pub fn parse_depths(text: &str) -> Result<Vec<i64>> {
     Ok(depths)
 }
 
-pub fn parse_cells(text: &str) -> Result<Vec<Cell>> {
-    let cells = text
-        .split(',')
-        .map(|c| match c.trim() {
-            "rnn" => Ok(Cell::Rnn),
-            "lstm" => Ok(Cell::Lstm),
-            "gru" => Ok(Cell::Gru),
-            other => bail!("--cells: unknown cell {other:?}; expected rnn, lstm or gru (comma-separated)"),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if let Some(c) = crate::util::first_repeat(&cells) {
-        bail!("--cells {text}: cell {} is given twice; give each cell once", c.name());
+/// The study's cells as `--cells` gave them (clap parsed the names), each at most once.
+pub fn check_cells(cells: &[Cell]) -> Result<()> {
+    if let Some(c) = crate::util::first_repeat(cells) {
+        let text: Vec<&str> = cells.iter().map(|c| c.name()).collect();
+        bail!("--cells {}: cell {} is given twice; give each cell once", text.join(","), c.name());
     }
-    Ok(cells)
+    Ok(())
 }
 
 /// A finished run of a study: its cell, depth and directory.

@@ -443,12 +443,7 @@ impl TrainConfig {
         if r.bidirectional {
             name.push_str("-bi");
         }
-        let emb = match self.model.embedding {
-            EmbeddingMode::Random => "random",
-            EmbeddingMode::GloveFrozen => "glove-frozen",
-            EmbeddingMode::GloveTuned => "glove-tuned",
-        };
-        name.push_str(&format!("-{emb}-{:?}", self.model.readout).to_lowercase());
+        name.push_str(&format!("-{}-{}", self.model.embedding.name(), self.model.readout.name()));
         // Every other option that differs from its default, so a README command rerun
         // with one of them changed gets its own directory.
         let optional = [

@@ -140,7 +140,7 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let mut within_rows = Vec::new();
     let mut within_text = Vec::new();
     let mut findings = Vec::new();
-    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+    for cell in Cell::ALL {
         let m = deepest(cell)?;
         let depth = m.model.layers;
         let file = format!("q9-q11-{}-l{depth}-heatmap.png", cell.name());
@@ -181,7 +181,7 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     part.figure(file.into(), "layer 0's W_hh gradient norm (mean over epochs, seed 0) against the number of layers: one model per depth");
     let mut rows = Vec::new();
     let mut readings = Vec::new();
-    for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru] {
+    for cell in Cell::ALL {
         let mine: Vec<&ModelRuns> = all.iter().filter(|r| r.model.cell == cell).collect();
         let mut per_model = Vec::new();
         for m in &mine {
