@@ -2,7 +2,7 @@
 use super::DataCache;
 use crate::cli::GradsArgs;
 use crate::exit::Exit;
-pub use crate::sweep::grads::{is_study, redraw_study, GRADS_BY_DEPTH_HEADER};
+pub use crate::sweep::grads::{is_study, redraw_study};
 use crate::sweep::grads::{parse_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
 use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::refuse_changed_options;
