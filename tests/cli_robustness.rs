@@ -84,6 +84,8 @@ fn with_closed_stdout(dir: &Path, args: &[&str], stdin: &[u8]) -> (Option<i32>, 
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("imdb-rnn"))
         .env("IMDB_RNN_HOME", dir.join("home"))
         .env("IMDB_RNN_RUNS", dir.join("runs"))
+        // As common::imdb_rnn: no note about trainings that other tests run meanwhile.
+        .env("IMDB_RNN_TEST_NO_SHARE_NOTE", "1")
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(writer)
