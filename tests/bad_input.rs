@@ -43,14 +43,6 @@ fn data_json(home: &Path, archive: &Path) -> serde_json::Value {
     serde_json::from_slice(&a.get_output().stdout).unwrap()
 }
 
-fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
-fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
-
 /// The whole stderr of a failed run, which must be one `imdb-rnn: ` line; returns it.
 fn the_error(a: &assert_cmd::assert::Assert) -> String {
     let err = stderr_of(a);

@@ -171,14 +171,6 @@ fn download_files(home: &Path) -> Vec<String> {
     names
 }
 
-fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
-
-fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
-}
-
 /// The error line of a failed run: exactly one line, prefixed `imdb-rnn: `.
 fn error_line(a: &assert_cmd::assert::Assert) -> String {
     let err = stderr_of(a);

@@ -15,6 +15,7 @@ use crate::sweep::jobs::{launch_workers_if_asked, Jobs};
 use crate::sweep::point::{is_finished, refuse_changed_options};
 use crate::sweep::{run_all, say_stopped, RunAll};
 use crate::train::config::{TrainArgs, TrainConfig};
+use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
 use anyhow::{Context, Result};
 use plan::Scale;
@@ -154,9 +155,9 @@ fn course_flags(args: &CourseRequest, seeds: u64) -> String {
 /// How many test reviews the course's runs measured their accuracies on (from the first
 /// run's config.json found under `root`), for the statement of the statistics rule.
 fn test_reviews(root: &Path) -> Option<usize> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root).ok()?.flatten().map(|e| e.path()).filter(|p| p.join("config.json").is_file()).collect();
-    dirs.sort();
-    dirs.iter().find_map(|d| crate::train::run::RunDir::new(d).read_config().ok()).map(|r| r.test_reviews)
+    let mut runs: Vec<RunDir> = std::fs::read_dir(root).ok()?.flatten().map(|e| RunDir::new(&e.path())).filter(RunDir::is_run).collect();
+    runs.sort_by(|a, b| a.dir.cmp(&b.dir));
+    runs.iter().find_map(|r| r.read_config().ok()).map(|r| r.test_reviews)
 }
 
 fn intro(args: &CourseRequest, seeds: u64, shared: &crate::train::config::TrainArgs, root: &Path, tally: &crate::sweep::Tally) -> Vec<String> {

@@ -20,18 +20,6 @@ impl Split {
     }
 }
 
-/// One review as stored in the archive: `aclImdb/<split>/<pos|neg>/<id>_<rating>.txt`.
-#[derive(Debug)]
-pub struct RawReview {
-    pub split: Split,
-    /// 1 for `pos`, 0 for `neg`.
-    pub label: u8,
-    pub id: u32,
-    /// The star rating, 1-4 for negative and 7-10 for positive reviews.
-    pub rating: u8,
-    pub text: Vec<u8>,
-}
-
 /// Parses an archive member path; `None` for anything that is not a labeled review
 /// (README, imdb.vocab, `train/unsup`, `*.feat`, `urls_*.txt`, `../evil`, `/abs/path`...).
 pub fn parse_review_path(path: &str) -> Option<(Split, u8, u32, u8)> {
@@ -78,19 +66,10 @@ pub struct ReviewMeta {
 }
 
 /// Calls `sink` with every labeled review of the archive or directory at `path`, in
-/// archive order. Entries that are not regular files (links, devices) are skipped.
-pub fn read_reviews(path: &Path, mut sink: impl FnMut(RawReview) -> Result<()>) -> Result<()> {
-    read_reviews_with(path, |m, text| {
-        let mut buf = Vec::new();
-        text.read_to_end(&mut buf)?;
-        sink(RawReview { split: m.split, label: m.label, id: m.id, rating: m.rating, text: buf })
-    })
-}
-
-/// Like [`read_reviews`], but hands `sink` a reader over each review's text instead of
-/// an owned copy, so the caller can append it wherever it wants (no allocation per
-/// review).
-pub fn read_reviews_with(path: &Path, mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
+/// archive order, and a reader over its text, so the caller can append it wherever it
+/// wants (no allocation per review). Entries that are not regular files (links,
+/// devices) are skipped.
+pub fn read_reviews(path: &Path, mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
     if path.is_dir() {
         return read_directory(path, &mut sink);
     }

@@ -204,7 +204,7 @@ fn spawn_reader(path: &Path) -> (Receiver<Batch>, Sender<Batch>, JoinHandle<Resu
         let fresh =
             || recycle_rx.try_recv().unwrap_or_else(|_| Batch { reviews: Vec::with_capacity(1024), text: Vec::with_capacity(BATCH_BYTES + (64 << 10)) });
         let mut batch = fresh();
-        imdb::read_reviews_with(&reader_path, |meta, text| {
+        imdb::read_reviews(&reader_path, |meta, text| {
             text.read_to_end(&mut batch.text)?;
             batch.reviews.push((meta, batch.text.len()));
             if batch.text.len() >= BATCH_BYTES {

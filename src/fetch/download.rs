@@ -257,13 +257,6 @@ fn feed_file(hasher: &mut dyn DynDigest, path: &Path) -> Result<()> {
     }
 }
 
-/// Hex digest of a whole file.
-pub fn hash_file(path: &Path, digest: &Digest) -> Result<String> {
-    let mut hasher = digest.hasher();
-    feed_file(hasher.as_mut(), path)?;
-    Ok(hex(&hasher.finalize()))
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -7,12 +7,12 @@ use crate::exit::Exit;
 use crate::model::recurrent::Cell;
 use crate::report::plots;
 use crate::train::config::TrainArgs;
+use crate::train::rows::{header, GradEpochRow};
 use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Context, Result};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
-
-pub const GRADS_BY_DEPTH_HEADER: &str = "cell,depth,epoch,layer,direction,parameter,gate,mean,median,max,last";
 
 /// `1..8`, `1..=8` (both inclusive) or `1,2,4,8`.
 pub fn parse_depths(text: &str) -> Result<Vec<i64>> {
@@ -90,29 +90,33 @@ pub fn run_study(points: &[(Cell, i64, Point)], data: &mut DataCache, progress: 
     Ok(StudyOutcome { finished, failed: tally.failed, stopped: tally.stopped })
 }
 
-/// Concatenates the runs' grads_epoch.csv (recurrent parameters) with cell and depth.
+/// The columns grads_by_depth.csv puts before a run's grads_epoch.csv row.
+#[derive(Default, Serialize)]
+struct StudyKey<'a> {
+    cell: &'a str,
+    depth: i64,
+}
+
+/// Concatenates the runs' grads_epoch.csv rows of the recurrent layers, each after its
+/// run's cell and depth.
 pub fn write_grads_by_depth(study: &Path, runs: &[StudyRun]) -> Result<PathBuf> {
-    let mut out = String::from(GRADS_BY_DEPTH_HEADER);
-    out.push('\n');
+    let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    csv.write_record(header::<(StudyKey, GradEpochRow)>().split(','))?;
     for (cell, depth, dir) in runs {
-        let path = dir.join("grads_epoch.csv");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        for line in text.lines().skip(1) {
-            // epoch,layer,... : keep the recurrent layers' rows.
-            if line.split(',').nth(1).is_some_and(|l| !l.is_empty()) {
-                out.push_str(&format!("{},{depth},{line}\n", cell.name()));
-            }
+        let key = StudyKey { cell: cell.name(), depth: *depth };
+        for row in RunDir::new(dir).read_grads_epoch()?.into_iter().filter(|r| r.layer.is_some()) {
+            csv.serialize((&key, row))?;
         }
     }
     let path = study.join("grads_by_depth.csv");
-    crate::util::write_atomic(&path, out.as_bytes())?;
+    crate::util::write_atomic(&path, &csv.into_inner()?)?;
     Ok(path)
 }
 
 /// A study directory (written by `imdb-rnn grads`: grads_by_depth.csv and one run
 /// directory per cell and depth) has its figures redrawn by `imdb-rnn plot`.
 pub fn is_study(dir: &Path) -> bool {
-    dir.join("grads_by_depth.csv").is_file() && !dir.join("config.json").exists()
+    dir.join("grads_by_depth.csv").is_file() && !RunDir::new(dir).config().exists()
 }
 
 /// Redraws a study's figures from its finished runs, cells and depths read from their
@@ -177,6 +181,23 @@ pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<TimeSeries>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grads_by_depth_puts_the_cell_and_depth_before_each_recurrent_row_of_grads_epoch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("rnn-l2");
+        std::fs::create_dir(&run).unwrap();
+        let header = "epoch,layer,direction,parameter,gate,mean,median,max,last";
+        let rows =
+            ["1,,-,embedding.weight,all,0.5,0.5,1,1", "1,1,forward,weight_hh,all,0.30000000000000004,0.25,3.5,0.0000003", "2,0,reverse,bias_hh,z,NaN,1,2,2"];
+        std::fs::write(run.join("grads_epoch.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        let path = write_grads_by_depth(tmp.path(), &[(Cell::Rnn, 2, run)]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap(),
+            format!("cell,depth,{header}\nrnn,2,{}\nrnn,2,{}\n", rows[1], rows[2]),
+            "the rows as they were written, outside the recurrent stack left out"
+        );
+    }
 
     #[test]
     fn depth_ranges_and_lists_parse() {

@@ -44,9 +44,9 @@ impl RunLog {
         }
         Ok(RunLog {
             run_dir: run_dir.clone(),
-            metrics: CsvFile::open(&run_dir.metrics(), rows::METRICS_HEADER)?,
-            steps: CsvFile::open(&run_dir.steps(), rows::STEPS_HEADER)?,
-            grads: if log_grads { Some(CsvFile::open(&run_dir.grads(), rows::GRADS_HEADER)?) } else { None },
+            metrics: CsvFile::open(&run_dir.metrics(), &rows::header::<EpochMetrics>())?,
+            steps: CsvFile::open(&run_dir.steps(), &rows::header::<StepRow>())?,
+            grads: if log_grads { Some(CsvFile::open(&run_dir.grads(), &rows::header::<GradRow>())?) } else { None },
         })
     }
 
@@ -73,13 +73,17 @@ impl RunLog {
             return Ok(());
         }
         let rows = layout.iter().enumerate().map(|(i, e)| GradEpochRow::new(epoch, e, norms.iter().map(|row| row[i]).collect()));
-        CsvFile::open(&self.run_dir.grads_epoch(), rows::GRADS_EPOCH_HEADER)?.append(rows)
+        CsvFile::open(&self.run_dir.grads_epoch(), &rows::header::<GradEpochRow>())?.append(rows)
     }
 
     /// The epoch's mean input-gradient norm per position.
     pub fn grads_time(&self, epoch: usize, time: &TimeGrads) -> Result<()> {
-        let get = |t: &Tensor| Vec::<f32>::try_from(t.to_device(Device::Cpu)).unwrap_or_default();
-        let (s, cs, e, ce) = (get(&time.from_start), get(&time.count_start), get(&time.from_end), get(&time.count_end));
+        let path = self.run_dir.grads_time();
+        let get = |t: &Tensor| {
+            Vec::<f32>::try_from(t.to_device(Device::Cpu))
+                .with_context(|| format!("cannot write {}: the input-gradient sums are not a vector of floats", path.display()))
+        };
+        let (s, cs, e, ce) = (get(&time.from_start)?, get(&time.count_start)?, get(&time.from_end)?, get(&time.count_end)?);
         let mean = |sum: f32, count: f32| (count > 0.0).then(|| sum / count);
         let rows = (0..s.len()).map(|t| GradTimeRow {
             epoch,
@@ -90,7 +94,7 @@ impl RunLog {
             norm_from_end: mean(e[t], ce[t]),
             count_from_end: ce[t],
         });
-        CsvFile::open(&self.run_dir.grads_time(), rows::GRADS_TIME_HEADER)?.append(rows)
+        CsvFile::open(&path, &rows::header::<GradTimeRow>())?.append(rows)
     }
 }
 
@@ -190,7 +194,7 @@ mod tests {
         let mut log = RunLog::open(&run_dir, None, false).unwrap();
         log.steps(&[step(1, 1)]).unwrap();
         assert_eq!(std::fs::read_to_string(run_dir.steps()).unwrap(), "epoch,step,batch,loss\n1,1,0,0.5\n");
-        assert_eq!(std::fs::read_to_string(run_dir.metrics()).unwrap(), format!("{}\n", rows::METRICS_HEADER));
+        assert_eq!(std::fs::read_to_string(run_dir.metrics()).unwrap(), format!("{}\n", rows::header::<EpochMetrics>()));
         assert!(!run_dir.grads().exists(), "no grads.csv without gradient logging");
         assert!(!run_dir.grads_epoch().exists(), "an old file is removed");
     }

@@ -1,18 +1,14 @@
 //! The rows of a run directory's CSV files as typed serde records: what [`super::log::RunLog`]
-//! appends and [`super::run`] reads back. Numbers are written as Rust prints them
-//! (`{}`), not as the csv crate would, so the files stay byte-for-byte what they were.
+//! appends and [`super::run::RunDir`] reads back. Numbers are written as Rust prints them
+//! (`{}`), not as the csv crate would, so the files stay byte-for-byte what they were;
+//! read back into the same types, they are the numbers that were written.
 use super::grads::NormEntry;
 use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt::Display;
 
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s";
-pub const STEPS_HEADER: &str = "epoch,step,batch,loss";
-pub const GRADS_HEADER: &str = "epoch,step,layer,direction,parameter,gate,norm";
-pub const GRADS_EPOCH_HEADER: &str = "epoch,layer,direction,parameter,gate,mean,median,max,last";
-pub const GRADS_TIME_HEADER: &str = "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end";
-
 /// One row of metrics.csv.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct EpochMetrics {
     pub epoch: usize,
     #[serde(serialize_with = "text")]
@@ -37,7 +33,7 @@ pub struct EpochMetrics {
 }
 
 /// One row of steps.csv: the training loss of one batch.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct StepRow {
     pub epoch: usize,
     pub step: u64,
@@ -47,34 +43,36 @@ pub struct StepRow {
     pub loss: f64,
 }
 
-/// One row of grads.csv: one norm at one logged step.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// One row of grads.csv: one norm at one logged step. Written, its names borrow the
+/// [`NormEntry`]; read back, they are owned (`GradRow<'static>`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct GradRow<'a> {
     pub epoch: usize,
     pub step: u64,
     /// Empty outside the recurrent stack.
     pub layer: Option<i64>,
-    pub direction: &'a str,
-    pub parameter: &'a str,
-    pub gate: &'a str,
+    pub direction: Cow<'a, str>,
+    pub parameter: Cow<'a, str>,
+    pub gate: Cow<'a, str>,
     #[serde(serialize_with = "text")]
     pub norm: f32,
 }
 
 impl<'a> GradRow<'a> {
     pub fn new(epoch: usize, step: u64, of: &'a NormEntry, norm: f32) -> GradRow<'a> {
-        GradRow { epoch, step, layer: of.layer, direction: of.direction, parameter: &of.parameter, gate: of.gate, norm }
+        GradRow { epoch, step, layer: of.layer, direction: of.direction.into(), parameter: of.parameter.as_str().into(), gate: of.gate.into(), norm }
     }
 }
 
-/// One row of grads_epoch.csv: one norm's statistics over an epoch's logged steps.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// One row of grads_epoch.csv: one norm's statistics over an epoch's logged steps
+/// (names borrowed or owned as in [`GradRow`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct GradEpochRow<'a> {
     pub epoch: usize,
     pub layer: Option<i64>,
-    pub direction: &'a str,
-    pub parameter: &'a str,
-    pub gate: &'a str,
+    pub direction: Cow<'a, str>,
+    pub parameter: Cow<'a, str>,
+    pub gate: Cow<'a, str>,
     #[serde(serialize_with = "text")]
     pub mean: f64,
     #[serde(serialize_with = "text")]
@@ -95,13 +93,23 @@ impl<'a> GradEpochRow<'a> {
         let n = norms.len();
         let median = if n % 2 == 1 { norms[n / 2] as f64 } else { (norms[n / 2 - 1] as f64 + norms[n / 2] as f64) / 2.0 };
         let max = norms[n - 1];
-        GradEpochRow { epoch, layer: of.layer, direction: of.direction, parameter: &of.parameter, gate: of.gate, mean, median, max, last }
+        GradEpochRow {
+            epoch,
+            layer: of.layer,
+            direction: of.direction.into(),
+            parameter: of.parameter.as_str().into(),
+            gate: of.gate.into(),
+            mean,
+            median,
+            max,
+            last,
+        }
     }
 }
 
 /// One row of grads_time.csv: mean ||dL/dx_t|| over an epoch at position `t` from the
 /// start and `t` back from the last real token (empty where no review reaches).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct GradTimeRow {
     pub epoch: usize,
     pub t: usize,
@@ -114,6 +122,15 @@ pub struct GradTimeRow {
     pub norm_from_end: Option<f32>,
     #[serde(serialize_with = "text")]
     pub count_from_end: f32,
+}
+
+/// The header line of a file of `R` rows: the names of its fields (a tuple of row
+/// structs has their fields one after the other).
+pub(crate) fn header<R: Serialize + Default>() -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(R::default()).expect("a row serializes");
+    let text = String::from_utf8(w.into_inner().expect("a Vec takes the row")).expect("a header is UTF-8");
+    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// A number as `{}` prints it (shortest round trip, no exponent): `1` not `1.0`.
@@ -150,26 +167,30 @@ mod tests {
 
     #[test]
     fn each_rows_fields_are_its_files_header() {
+        assert_eq!(header::<EpochMetrics>(), "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,epoch_seconds,tokens_per_s");
+        assert_eq!(header::<StepRow>(), "epoch,step,batch,loss");
+        assert_eq!(header::<GradRow>(), "epoch,step,layer,direction,parameter,gate,norm");
+        assert_eq!(header::<GradEpochRow>(), "epoch,layer,direction,parameter,gate,mean,median,max,last");
+        assert_eq!(header::<GradTimeRow>(), "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end");
+    }
+
+    #[test]
+    fn rows_read_back_are_the_rows_written_and_write_the_same_text() {
         let key = NormEntry { layer: Some(1), direction: "reverse", parameter: "weight_hh".into(), gate: "z" };
-        let metrics = EpochMetrics {
-            epoch: 1,
-            train_loss: 0.5,
-            train_acc: 1.0,
-            val_loss: None,
-            val_acc: None,
-            test_loss: 0.25,
-            test_acc: 0.75,
-            lr: 1e-5,
-            epoch_seconds: 1.23456,
-            tokens_per_s: 1234.5,
-        };
-        let header = |s: String| s.lines().next().unwrap().to_string();
-        assert_eq!(header(written(&metrics)), METRICS_HEADER);
-        assert_eq!(header(written(StepRow { epoch: 1, step: 2, batch: 1, loss: 0.5 })), STEPS_HEADER);
-        assert_eq!(header(written(GradRow::new(1, 2, &key, 0.5))), GRADS_HEADER);
-        assert_eq!(header(written(GradEpochRow::new(1, &key, vec![0.5]))), GRADS_EPOCH_HEADER);
-        let time_row = GradTimeRow { epoch: 1, t: 0, norm: None, count: 0.0, t_from_end: 0, norm_from_end: Some(0.5), count_from_end: 2.0 };
-        assert_eq!(header(written(time_row)), GRADS_TIME_HEADER);
+        let written_rows = [GradEpochRow::new(2, &key, vec![0.1, 0.3, 1e-30]), GradEpochRow::new(3, &key, vec![f32::NAN, 2.5])];
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in &written_rows {
+            w.serialize(row).unwrap();
+        }
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let read: Vec<GradEpochRow<'static>> = csv::Reader::from_reader(text.as_bytes()).deserialize().collect::<Result<_, _>>().unwrap();
+        assert_eq!(read[0], written_rows[0]);
+        assert_eq!((read[1].mean.is_nan(), read[1].last), (true, 2.5));
+        let mut again = csv::Writer::from_writer(Vec::new());
+        for row in &read {
+            again.serialize(row).unwrap();
+        }
+        assert_eq!(String::from_utf8(again.into_inner().unwrap()).unwrap(), text);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The run directory, the one typed home of its files: config.json ([`RunRecord`]),
-//! summary.json ([`Summary`], its [`RunStatus`]), metrics.csv ([`EpochMetrics`]), the
-//! paths of steps.csv, grads*.csv, checkpoints and weights ([`RunDir`]), and the lock
-//! two processes take before training one directory. The CSV rows are typed in
-//! [`super::rows`]; [`super::log::RunLog`] appends them.
+//! summary.json ([`Summary`], its [`RunStatus`]), the CSV logs read back as their typed
+//! rows ([`super::rows`]: metrics.csv, grads.csv, grads_epoch.csv, grads_time.csv), the
+//! path of every file ([`RunDir`]), and the lock two processes take before training one
+//! directory. [`super::log::RunLog`] appends the rows.
 use super::config::TrainConfig;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 pub use super::rows::EpochMetrics;
+use super::rows::{GradEpochRow, GradRow, GradTimeRow};
+use serde::de::DeserializeOwned;
 
 /// config.json: the resolved configuration plus everything needed to trust and reuse it.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -153,6 +155,13 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
     RunDir::new(dir).read_metrics()
 }
 
+/// Every row of the CSV file at `path`, by the names in its header; a one-line error
+/// naming the file when it cannot be read or a row does not fit.
+fn read_rows<R: DeserializeOwned>(path: &Path) -> Result<Vec<R>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    reader.deserialize().map(|row| row.map_err(|e| anyhow::anyhow!("{} is malformed: {e}", path.display()))).collect()
+}
+
 /// `root` and every directory below it, at most 4 levels down (links are not followed).
 pub fn dirs_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -227,13 +236,22 @@ impl RunDir {
 
     /// metrics.csv, one row per completed epoch.
     pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
-        let path = self.metrics();
-        let mut reader = csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut out = Vec::new();
-        for row in reader.deserialize() {
-            out.push(row.with_context(|| format!("{} has a malformed row", path.display()))?);
-        }
-        Ok(out)
+        read_rows(&self.metrics())
+    }
+
+    /// grads.csv, one row per norm and logged step.
+    pub(crate) fn read_grads(&self) -> Result<Vec<GradRow<'static>>> {
+        read_rows(&self.grads())
+    }
+
+    /// grads_epoch.csv, one row per norm and epoch.
+    pub(crate) fn read_grads_epoch(&self) -> Result<Vec<GradEpochRow<'static>>> {
+        read_rows(&self.grads_epoch())
+    }
+
+    /// grads_time.csv, one row per epoch and position.
+    pub(crate) fn read_grads_time(&self) -> Result<Vec<GradTimeRow>> {
+        read_rows(&self.grads_time())
     }
 
     /// Takes the exclusive lock of the run directory (the file `.NAME.lock` beside
@@ -311,6 +329,20 @@ mod tests {
         assert!(finished.contains(r#""status":"finished""#), "{finished}");
         std::fs::write(run.summary(), finished.replace(r#""finished""#, r#""running""#)).unwrap();
         assert_eq!(run.read_summary(), None, "an unknown status is not a summary");
+    }
+
+    #[test]
+    fn a_missing_or_malformed_log_is_one_line_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::new(tmp.path());
+        let err = format!("{:#}", run.read_grads().unwrap_err());
+        assert!(err.starts_with(&format!("cannot read {}: ", run.grads().display())), "{err}");
+        std::fs::write(run.grads_time(), "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end\n1,0,abc,1,0,,0\n").unwrap();
+        let err = format!("{:#}", run.read_grads_time().unwrap_err());
+        assert!(err.starts_with(&format!("{} is malformed: ", run.grads_time().display())) && !err.contains('\n'), "{err}");
+        std::fs::write(run.grads_time(), "epoch,t,norm,count,t_from_end,norm_from_end,count_from_end\n1,0,,0,0,0.5,2\n").unwrap();
+        let rows = run.read_grads_time().unwrap();
+        assert_eq!((rows[0].norm, rows[0].norm_from_end, rows[0].count_from_end), (None, Some(0.5), 2.0));
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl<'a> Trainer<'a> {
         };
         let resume_at = resume.then_some(LogPosition { epoch: state.epoch, step: state.global_step });
         let log = RunLog::open(run_dir, resume_at, cfg.grad_every > 0)?;
-        let history = run_dir.read_metrics().unwrap_or_default();
+        let history = run_dir.read_metrics()?;
         Ok(Trainer {
             total_steps: (splits.train.len.div_ceil(cfg.batch_size) * cfg.epochs) as u64,
             log_every: if device == Device::Cpu { 1 } else { 50 },

@@ -171,3 +171,13 @@ pub fn write_glove_fixture(dir: &Path) -> PathBuf {
 pub fn metrics_without_timing(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(8).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n")
 }
+
+/// What a finished command wrote on stdout.
+pub fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+/// What a finished command wrote on stderr.
+pub fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}

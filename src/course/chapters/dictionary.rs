@@ -8,6 +8,7 @@ use crate::data::vocab::Vocab;
 use crate::model::recurrent::Cell;
 use crate::report::neighbours::{norm, WordVectors};
 use crate::report::stats::Comparison;
+use crate::train::run::RunDir;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -21,7 +22,7 @@ const SHOWN_DIMS: usize = 6;
 
 /// A run's embedding matrix as saved in its model.ot: `[rows, dim]`, row-major.
 pub fn learned_embedding(run_dir: &Path) -> Result<(usize, Vec<f32>)> {
-    let path = run_dir.join("model.ot");
+    let path = RunDir::new(run_dir).model();
     let tensors = tch::Tensor::load_multi(&path).map_err(|e| crate::util::torch_error(e, &path))?;
     let (_, weight) = tensors.into_iter().find(|(n, _)| n == "embedding.weight").with_context(|| format!("{} holds no embedding.weight", path.display()))?;
     let dim = weight.size()[1] as usize;

@@ -9,26 +9,21 @@ use crate::model::recurrent::Cell;
 use crate::report::plots;
 use crate::report::stats::{Comparison, Stat};
 use crate::sweep::grads::{depth_points, time_series, write_grads_by_depth, StudyRun, TimeSeries};
+use crate::train::run::RunDir;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Gradient norms by `(layer, parameter)`, forward direction, all gates.
-pub type StepNorms = BTreeMap<(String, String), f64>;
+pub type StepNorms = BTreeMap<(i64, String), f64>;
 
-/// grads.csv's norms of one step, and that step: the first one logged.
+/// grads.csv's norms of the recurrent layers at one step, and that step: the first one logged.
 pub fn first_step_norms(run_dir: &Path) -> Result<(u64, StepNorms)> {
-    let path = run_dir.join("grads.csv");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).filter(|r: &Vec<&str>| r.len() == 7).collect();
-    let step = rows.iter().filter_map(|r| r[1].parse::<u64>().ok()).min().with_context(|| format!("{} has no rows", path.display()))?;
-    let mut out = BTreeMap::new();
-    for r in rows.iter().filter(|r| r[1].parse::<u64>().ok() == Some(step) && r[5] == "all" && r[3] != "reverse") {
-        if let Ok(norm) = r[6].parse::<f64>() {
-            out.insert((r[2].to_string(), r[4].to_string()), norm);
-        }
-    }
-    Ok((step, out))
+    let run = RunDir::new(run_dir);
+    let rows = run.read_grads()?;
+    let step = rows.iter().map(|r| r.step).min().with_context(|| format!("{} has no rows", run.grads().display()))?;
+    let first = rows.into_iter().filter(|r| r.step == step && r.gate == "all" && r.direction != "reverse");
+    Ok((step, first.filter_map(|r| Some(((r.layer?, r.parameter.into_owned()), f64::from(r.norm)))).collect()))
 }
 
 /// Said instead of the time profile when no position got a gradient above zero.
@@ -117,7 +112,7 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let (step, norms) = first_step_norms(dir)?;
     let rows: Vec<Vec<String>> = (0..depth)
         .map(|l| {
-            let get = |p: &str| norms.get(&(l.to_string(), p.to_string()));
+            let get = |p: &str| norms.get(&(l, p.to_string()));
             vec![format!("layer {l}"), sci(get("weight_ih")), sci(get("weight_hh")), sci(get("bias_hh"))]
         })
         .collect();
@@ -127,8 +122,8 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
         depth
     ));
     part.table(&["layer", "W_ih", "W_hh", "b_hh"], rows);
-    let top = norms.get(&((depth - 1).to_string(), "weight_hh".to_string()));
-    let bottom = norms.get(&("0".to_string(), "weight_hh".to_string()));
+    let top = norms.get(&(depth - 1, "weight_hh".to_string()));
+    let bottom = norms.get(&(0, "weight_hh".to_string()));
     if let (Some(top), Some(bottom)) = (top, bottom) {
         part.say(format!(
             "On that batch layer 0's W_hh gradient is {bottom:.3e} and the top layer's {top:.3e}: layer 0 gets {:.2} times the top layer's ({}).",

@@ -6,6 +6,7 @@
 //! idea: the canvas ([`figure`]), line charts ([`chart`]), axes ([`scale`]), heatmaps
 //! ([`heatmap`]), the run files read ([`run_files`]), and the figures themselves
 //! ([`curves`], [`gradients`]).
+use crate::train::run::RunDir;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -40,12 +41,13 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let out = run_dir.join("learning_curves.png");
     learning_curves(run_dir, &out)?;
     written.push(out);
-    if run_dir.join("grads_epoch.csv").exists() {
+    let run = RunDir::new(run_dir);
+    if run.grads_epoch().exists() {
         let out = run_dir.join("grad_heatmap.png");
         grad_heatmap(run_dir, &out)?;
         written.push(out);
     }
-    if run_dir.join("grads_time.csv").exists() {
+    if run.grads_time().exists() {
         let rows = read_time_rows(run_dir)?;
         let epochs: Vec<usize> = spread(&distinct_epochs(&rows), 6);
         let series: Vec<(String, Vec<(i64, f64)>)> = epochs.iter().map(|&e| (format!("epoch {e}"), time_profile(&rows, e, true))).collect();
@@ -156,8 +158,9 @@ mod fixtures {
         let mut time = String::from("epoch,t,norm,count,t_from_end,norm_from_end,count_from_end\n");
         for e in 1..=3 {
             for t in 0..40 {
-                let (norm, count) = if t < 30 { (format!("{}", 1e-3 * 0.85f64.powi(30 - t) * e as f64), 100) } else { (String::new(), 0) };
-                let norm_end = if t < 30 { format!("{}", 1e-3 * 0.85f64.powi(t) * e as f64) } else { String::new() };
+                // f32, as a run writes them.
+                let (norm, count) = if t < 30 { (format!("{}", (1e-3 * 0.85f64.powi(30 - t) * e as f64) as f32), 100) } else { (String::new(), 0) };
+                let norm_end = if t < 30 { format!("{}", (1e-3 * 0.85f64.powi(t) * e as f64) as f32) } else { String::new() };
                 time += &format!("{e},{t},{norm},{count},{t},{norm_end},{count}\n");
             }
         }

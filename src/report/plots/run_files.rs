@@ -1,13 +1,13 @@
 //! What the figures read from a run directory: metrics.csv, grads_epoch.csv,
-//! grads_time.csv and the names in config.json (through [`RunDir`]), with one-line errors naming the file.
-use anyhow::{anyhow, bail, Context, Result};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+//! grads_time.csv and the names in config.json, all through [`RunDir`] and its typed
+//! rows, with one-line errors naming the file.
+use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::model::recurrent::RecurrentConfig;
-use crate::train::run::{read_metrics, EpochMetrics, RunDir};
+use crate::train::rows::{GradEpochRow, GradTimeRow};
+use crate::train::run::{EpochMetrics, RunDir};
 
 /// Mean ‖dL/dx_t‖ per position of one epoch of grads_time.csv (the last one by default),
 /// positions from the start or, with `from_end`, back from the last real token. Positions
@@ -15,7 +15,7 @@ use crate::train::run::{read_metrics, EpochMetrics, RunDir};
 pub fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -> Result<Vec<(i64, f64)>> {
     let rows = read_time_rows(run_dir)?;
     let epochs = distinct_epochs(&rows);
-    let path = run_dir.join("grads_time.csv");
+    let path = RunDir::new(run_dir).grads_time();
     let Some(&last) = epochs.last() else { bail!("{} has no rows yet", path.display()) };
     let epoch = epoch.unwrap_or(last);
     if !epochs.contains(&epoch) {
@@ -27,11 +27,10 @@ pub fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -
 /// Mean over epochs of grads_epoch.csv's `mean` for layer 0, `weight_hh`, gate `all`,
 /// forward direction: one number per run for [`grad_vs_depth`](super::grad_vs_depth).
 pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
-    let path = require(run_dir, "grads_epoch.csv")?;
-    let rows: Vec<GradEpochRow> = read_rows(&path)?;
+    let rows = read_grads_epoch(run_dir)?;
     let values: Vec<f64> = layer_epoch_grid(&rows, "weight_hh").into_iter().filter(|((layer, _), _)| *layer == 0).map(|(_, v)| v).collect();
     if values.is_empty() {
-        bail!("{} has no rows for layer 0 weight_hh (gate all, forward direction)", path.display());
+        bail!("{} has no rows for layer 0 weight_hh (gate all, forward direction)", RunDir::new(run_dir).grads_epoch().display());
     }
     Ok(values.iter().sum::<f64>() / values.len() as f64)
 }
@@ -39,31 +38,7 @@ pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
 /// Mean ‖∂L/∂W‖ of `parameter` (gate `all`, forward direction) by (layer, epoch), from
 /// grads_epoch.csv: the numbers of [`grad_heatmap`](super::grad_heatmap).
 pub fn read_layer_epoch_norms(run_dir: &Path, parameter: &str) -> Result<BTreeMap<(i64, usize), f64>> {
-    let rows: Vec<GradEpochRow> = read_rows(&require(run_dir, "grads_epoch.csv")?)?;
-    Ok(layer_epoch_grid(&rows, parameter))
-}
-
-/// One row of grads_epoch.csv (the columns the figures use).
-#[derive(Debug, Deserialize)]
-pub(super) struct GradEpochRow {
-    epoch: usize,
-    layer: Option<i64>,
-    direction: String,
-    parameter: String,
-    gate: String,
-    mean: f64,
-}
-
-/// One row of grads_time.csv.
-#[derive(Debug, Deserialize)]
-pub(super) struct TimeRow {
-    epoch: usize,
-    t: i64,
-    norm: Option<f64>,
-    count: f64,
-    t_from_end: i64,
-    norm_from_end: Option<f64>,
-    count_from_end: f64,
+    Ok(layer_epoch_grid(&read_grads_epoch(run_dir)?, parameter))
 }
 
 /// What config.json says about a run, for titles and legends. A missing or unreadable
@@ -95,40 +70,46 @@ impl RunInfo {
     }
 }
 
-/// `dir/name`, or an error naming the directory and what is missing.
-pub(super) fn require(dir: &Path, name: &str) -> Result<PathBuf> {
-    let path = dir.join(name);
+/// `path`, a file of the run directory `dir`, or an error naming the directory and
+/// what is missing.
+fn require(dir: &Path, path: PathBuf) -> Result<PathBuf> {
     if path.is_file() {
         return Ok(path);
     }
-    match name {
-        "metrics.csv" => bail!("{} has no metrics.csv; is it a run directory of imdb-rnn train?", dir.display()),
-        _ => bail!("{} has no {name}; gradients are logged only by imdb-rnn train --grad-every N with N > 0", dir.display()),
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    if path == RunDir::new(dir).metrics() {
+        bail!("{} has no {name}; is it a run directory of imdb-rnn train?", dir.display());
     }
+    bail!("{} has no {name}; gradients are logged only by imdb-rnn train --grad-every N with N > 0", dir.display())
 }
 
 /// metrics.csv of a run, with at least one row.
 pub(super) fn read_run_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>> {
-    let path = require(run_dir, "metrics.csv")?;
-    let metrics = read_metrics(run_dir).map_err(|e| anyhow!("{e:#}"))?;
+    let run = RunDir::new(run_dir);
+    let path = require(run_dir, run.metrics())?;
+    let metrics = run.read_metrics()?;
     if metrics.is_empty() {
         bail!("{} has no rows yet (no epoch has finished)", path.display());
     }
     Ok(metrics)
 }
 
-/// Every row of a CSV file with a header, by column name.
-pub(super) fn read_rows<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    reader.deserialize().map(|row| row.map_err(|e| anyhow!("{} is malformed: {e}", path.display()))).collect()
+/// grads_epoch.csv of a run, which must have logged gradients.
+pub(super) fn read_grads_epoch(run_dir: &Path) -> Result<Vec<GradEpochRow<'static>>> {
+    let run = RunDir::new(run_dir);
+    require(run_dir, run.grads_epoch())?;
+    run.read_grads_epoch()
 }
 
-pub(super) fn read_time_rows(run_dir: &Path) -> Result<Vec<TimeRow>> {
-    read_rows(&require(run_dir, "grads_time.csv")?)
+/// grads_time.csv of a run, which must have logged gradients.
+pub(super) fn read_time_rows(run_dir: &Path) -> Result<Vec<GradTimeRow>> {
+    let run = RunDir::new(run_dir);
+    require(run_dir, run.grads_time())?;
+    run.read_grads_time()
 }
 
 /// Sorted epochs present in grads_time.csv rows.
-pub(super) fn distinct_epochs(rows: &[TimeRow]) -> Vec<usize> {
+pub(super) fn distinct_epochs(rows: &[GradTimeRow]) -> Vec<usize> {
     let mut epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
     epochs.sort_unstable();
     epochs.dedup();
@@ -136,13 +117,13 @@ pub(super) fn distinct_epochs(rows: &[TimeRow]) -> Vec<usize> {
 }
 
 /// (t, mean norm) of one epoch, leaving out positions no review reached.
-pub(super) fn time_profile(rows: &[TimeRow], epoch: usize, from_end: bool) -> Vec<(i64, f64)> {
+pub(super) fn time_profile(rows: &[GradTimeRow], epoch: usize, from_end: bool) -> Vec<(i64, f64)> {
     let mut out: Vec<(i64, f64)> = rows
         .iter()
         .filter(|r| r.epoch == epoch)
         .filter_map(|r| {
             let (t, norm, count) = if from_end { (r.t_from_end, r.norm_from_end, r.count_from_end) } else { (r.t, r.norm, r.count) };
-            Some((t, norm.filter(|_| count > 0.0)?))
+            Some((t as i64, f64::from(norm.filter(|_| count > 0.0)?)))
         })
         .collect();
     out.sort_by_key(|p| p.0);
@@ -150,7 +131,7 @@ pub(super) fn time_profile(rows: &[TimeRow], epoch: usize, from_end: bool) -> Ve
 }
 
 /// (layer, epoch) -> mean norm of `parameter`, gate `all`, forward direction.
-pub(super) fn layer_epoch_grid(rows: &[GradEpochRow], parameter: &str) -> BTreeMap<(i64, usize), f64> {
+pub(super) fn layer_epoch_grid(rows: &[GradEpochRow<'_>], parameter: &str) -> BTreeMap<(i64, usize), f64> {
     rows.iter()
         .filter(|r| r.parameter == parameter && r.gate == "all" && r.direction == "forward")
         .filter_map(|r| Some(((r.layer?, r.epoch), r.mean)))
