@@ -29,6 +29,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify reviews with a trained run (arguments, or one review per stdin line).
     Predict(PredictArgs),
+    /// Write a run's weights as a safetensors file under PyTorch's parameter names, with
+    /// its vocabulary and configuration beside it.
+    Export(ExportArgs),
     /// The embedding as a dictionary: a word's vector in a run's learned embedding and in
     /// GloVe, and its nearest vocabulary words by cosine in each.
     Embed(EmbedArgs),
@@ -357,6 +360,20 @@ pub struct PredictArgs {
     pub device: String,
     #[command(flatten)]
     pub output: JsonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Run directory written by `imdb-rnn train`.
+    pub run: PathBuf,
+    /// The safetensors file to write (`embedding.weight`, `rnn.weight_ih_l0`, ...,
+    /// `fc.weight`, `fc.bias`, as torch.nn names them); the vocabulary and configuration
+    /// go beside it as STEM.vocab.json and STEM.config.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Export best.ot (best validation epoch) instead of the final weights.
+    #[arg(long)]
+    pub best: bool,
 }
 
 #[derive(Args, Debug)]

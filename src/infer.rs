@@ -12,6 +12,8 @@ use std::io::BufRead;
 use std::path::Path;
 use tch::Tensor;
 
+pub mod export;
+
 /// A run's configuration, vocabulary and model, and which weights file was loaded.
 pub struct LoadedRun {
     pub record: RunRecord,
@@ -114,9 +116,21 @@ pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
 pub struct Prediction<'a> {
     pub text: &'a str,
     pub probability_positive: f64,
+    /// The model's output before the sigmoid; absent for an ensemble, whose probability
+    /// is the mean of its members'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit: Option<f64>,
     pub label: &'static str,
     /// Words of the review found by the tokenizer (before truncation).
     pub tokens: u32,
+}
+
+impl<'a> Prediction<'a> {
+    /// Labelled positive above probability 0.5.
+    pub fn new(text: &'a str, probability_positive: f64, logit: Option<f64>, tokens: u32) -> Prediction<'a> {
+        let label = if probability_positive > 0.5 { "positive" } else { "negative" };
+        Prediction { text, probability_positive, logit, label, tokens }
+    }
 }
 
 /// Reviews classified per call: bounds the memory of one forward pass however long stdin is.
@@ -136,12 +150,14 @@ pub fn classify<'t>(run: &LoadedRun, texts: &'t [String]) -> Result<Vec<Predicti
         lengths.push(len as i64);
     }
     let batch = Batch::upload(&ids, max_len, &lengths, &[], model.device);
-    let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&batch.tokens, &batch.lengths, false).sigmoid().to_device(tch::Device::Cpu))?;
+    let logits = model.forward(&batch.tokens, &batch.lengths, false);
+    let probs: Vec<f32> = Vec::<f32>::try_from(logits.sigmoid().to_device(tch::Device::Cpu))?;
+    let logits: Vec<f32> = Vec::<f32>::try_from(logits.to_device(tch::Device::Cpu))?;
     Ok(texts
         .iter()
-        .zip(probs)
+        .zip(probs.into_iter().zip(logits))
         .zip(&lengths)
-        .map(|((text, p), len)| Prediction { text, probability_positive: p as f64, label: if p > 0.5 { "positive" } else { "negative" }, tokens: *len as u32 })
+        .map(|((text, (p, logit)), len)| Prediction::new(text, p as f64, Some(logit as f64), *len as u32))
         .collect())
 }
 
