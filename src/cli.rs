@@ -332,9 +332,12 @@ pub struct TrainCmdArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Run directory written by `imdb-rnn train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// Run directory written by `imdb-rnn train`. Repeated (`--run A --run B ...`), the
+    /// runs are scored as one ensemble (their P(positive) averaged) on the first run's
+    /// test split, each run also alone on the same reviews; they must share one
+    /// vocabulary, --max-len and --truncate.
+    #[arg(long, required = true, value_name = "RUN")]
+    pub run: Vec<PathBuf>,
     /// Use best.ot (best validation epoch) instead of the final weights.
     #[arg(long)]
     pub best: bool,
@@ -350,9 +353,11 @@ pub struct EvalArgs {
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print JSON lines instead of text")))]
 pub struct PredictArgs {
-    /// Run directory written by `imdb-rnn train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// Run directory written by `imdb-rnn train`. Repeated (`--run A --run B ...`), the
+    /// runs classify as one ensemble: P(positive) is the mean of theirs (and --json
+    /// gives no logit); they must share one vocabulary, --max-len and --truncate.
+    #[arg(long, required = true, value_name = "RUN")]
+    pub run: Vec<PathBuf>,
     /// Reviews to classify; without any, one review per line is read from stdin.
     pub texts: Vec<String>,
     /// Device: auto, cpu, cuda or cuda:N.

@@ -1,6 +1,6 @@
 //! A trained run put to use: its vocabulary and weights loaded from the run directory,
 //! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
-use crate::data::prepare::{encode_text, Prepared};
+use crate::data::prepare::{encode_text, EncodedSplit};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
 use crate::train::batches::Batch;
@@ -12,6 +12,7 @@ use std::io::BufRead;
 use std::path::Path;
 use tch::Tensor;
 
+pub mod ensemble;
 pub mod export;
 
 /// A run's configuration, vocabulary and model, and which weights file was loaded.
@@ -161,17 +162,16 @@ pub fn classify<'t>(run: &LoadedRun, texts: &'t [String]) -> Result<Vec<Predicti
         .collect())
 }
 
-/// The run's test split (with its own seeded `--subset`) scored by its model: loss,
+/// `split` (encoded with the run's own encoding) scored by the run's model: loss,
 /// accuracy, and P(positive) of each review, with the split's labels and lengths.
-pub fn score_test(run: &LoadedRun, data: &Prepared) -> Result<TestScores> {
-    let selected = crate::train::select_data(&run.record.config, data);
-    let test = crate::train::SplitTensors::new(&selected.test, run.record.config.encode.max_len, run.model.device);
+fn score_split(run: &LoadedRun, split: &EncodedSplit) -> Result<TestScores> {
+    let test = crate::train::SplitTensors::new(split, run.record.config.encode.max_len, run.model.device);
     let crate::train::Evaluation { loss, acc, probs } = crate::train::evaluate(&run.model, &test, true);
     let probs: Vec<f32> = Vec::<f32>::try_from(probs.expect("asked for").to_device(tch::Device::Cpu))?;
-    Ok(TestScores { loss, accuracy: acc, probs, labels: selected.test.labels, lengths: selected.test.lengths })
+    Ok(TestScores { loss, accuracy: acc, probs, labels: split.labels.clone(), lengths: split.lengths.clone() })
 }
 
-/// What [`score_test`] measured.
+/// What [`score_split`] measured.
 pub struct TestScores {
     pub loss: f64,
     pub accuracy: f64,
