@@ -77,7 +77,7 @@ impl<'a> ExportConfig<'a> {
             pad_id: Vocab::PAD,
             unk_id: Vocab::UNK,
             tokenizer: r"re.sub(r'[^a-z0-9\s]', '', text.lower()).split()",
-            run: std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_path_buf()).display().to_string(),
+            run: std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf()).display().to_string(),
             weights: &run.weights,
             train_config: &run.record.config,
         }
