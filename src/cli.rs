@@ -31,6 +31,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify reviews with a trained run (arguments, or one review per stdin line).
     Predict(PredictArgs),
+    /// Write a run's weights as a safetensors file under PyTorch's parameter names, with
+    /// its vocabulary and configuration beside it.
+    Export(ExportArgs),
     /// The embedding as a dictionary: a word's vector in a run's learned embedding and in
     /// GloVe, and its nearest vocabulary words by cosine in each.
     Embed(EmbedArgs),
@@ -311,9 +314,12 @@ pub struct TrainCmdArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Run directory written by `imdb-rnn train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// Run directory written by `imdb-rnn train`. Repeated (`--run A --run B ...`), the
+    /// runs are scored as one ensemble (their P(positive) averaged) on the first run's
+    /// test split, each run also alone on the same reviews; they must share one
+    /// vocabulary, --max-len and --truncate.
+    #[arg(long, required = true, value_name = "RUN")]
+    pub run: Vec<PathBuf>,
     /// Use best.ot (best validation epoch) instead of the final weights.
     #[arg(long)]
     pub best: bool,
@@ -329,9 +335,11 @@ pub struct EvalArgs {
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print JSON lines instead of text")))]
 pub struct PredictArgs {
-    /// Run directory written by `imdb-rnn train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// Run directory written by `imdb-rnn train`. Repeated (`--run A --run B ...`), the
+    /// runs classify as one ensemble: P(positive) is the mean of theirs (and --json
+    /// gives no logit); they must share one vocabulary, --max-len and --truncate.
+    #[arg(long, required = true, value_name = "RUN")]
+    pub run: Vec<PathBuf>,
     /// Reviews to classify; without any, one review per line is read from stdin.
     pub texts: Vec<String>,
     /// Device: auto, cpu, cuda or cuda:N.
@@ -339,6 +347,20 @@ pub struct PredictArgs {
     pub device: String,
     #[command(flatten)]
     pub output: JsonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Run directory written by `imdb-rnn train`.
+    pub run: PathBuf,
+    /// The safetensors file to write (`embedding.weight`, `rnn.weight_ih_l0`, ...,
+    /// `fc.weight`, `fc.bias`, as torch.nn names them); the vocabulary and configuration
+    /// go beside it as STEM.vocab.json and STEM.config.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Export best.ot (best validation epoch) instead of the final weights.
+    #[arg(long)]
+    pub best: bool,
 }
 
 #[derive(Args, Debug)]

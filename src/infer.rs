@@ -1,6 +1,6 @@
 //! A trained run put to use: its vocabulary and weights loaded from the run directory,
 //! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
-use crate::data::prepare::{encode_text, Prepared};
+use crate::data::prepare::{encode_text, EncodedSplit};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
 pub use crate::report::eval::TestScores;
@@ -12,6 +12,9 @@ use serde::Serialize;
 use std::io::BufRead;
 use std::path::Path;
 use tch::Tensor;
+
+pub mod ensemble;
+pub mod export;
 
 /// A run's configuration, vocabulary and model, and which weights file was loaded.
 pub struct LoadedRun {
@@ -115,9 +118,21 @@ pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
 pub struct Prediction<'a> {
     pub text: &'a str,
     pub probability_positive: f64,
+    /// The model's output before the sigmoid; absent for an ensemble, whose probability
+    /// is the mean of its members'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit: Option<f64>,
     pub label: &'static str,
     /// Words of the review found by the tokenizer (before truncation).
     pub tokens: u32,
+}
+
+impl<'a> Prediction<'a> {
+    /// Labelled positive above probability 0.5.
+    pub fn new(text: &'a str, probability_positive: f64, logit: Option<f64>, tokens: u32) -> Prediction<'a> {
+        let label = if probability_positive > 0.5 { "positive" } else { "negative" };
+        Prediction { text, probability_positive, logit, label, tokens }
+    }
 }
 
 /// Reviews classified per call: bounds the memory of one forward pass however long stdin is.
@@ -137,21 +152,22 @@ pub fn classify<'t>(run: &LoadedRun, texts: &'t [String]) -> Result<Vec<Predicti
         lengths.push(len as i64);
     }
     let batch = Batch::upload(&ids, max_len, &lengths, &[], model.device);
-    let probs: Vec<f32> = Vec::<f32>::try_from(model.forward(&batch.tokens, &batch.lengths, false).sigmoid().to_device(tch::Device::Cpu))?;
+    let logits = model.forward(&batch.tokens, &batch.lengths, false);
+    let probs: Vec<f32> = Vec::<f32>::try_from(logits.sigmoid().to_device(tch::Device::Cpu))?;
+    let logits: Vec<f32> = Vec::<f32>::try_from(logits.to_device(tch::Device::Cpu))?;
     Ok(texts
         .iter()
-        .zip(probs)
+        .zip(probs.into_iter().zip(logits))
         .zip(&lengths)
-        .map(|((text, p), len)| Prediction { text, probability_positive: p as f64, label: if p > 0.5 { "positive" } else { "negative" }, tokens: *len as u32 })
+        .map(|((text, (p, logit)), len)| Prediction::new(text, p as f64, Some(logit as f64), *len as u32))
         .collect())
 }
 
-/// The run's test split (with its own seeded `--subset`) scored by its model: loss,
+/// `split` (encoded with the run's own encoding) scored by the run's model: loss,
 /// accuracy, and P(positive) of each review, with the split's labels and lengths.
-pub fn score_test(run: &LoadedRun, data: &Prepared) -> Result<TestScores> {
-    let selected = crate::train::select_data(&run.record.config, data);
-    let test = crate::train::SplitTensors::new(&selected.test, run.record.config.encode.max_len, run.model.device);
+fn score_split(run: &LoadedRun, split: &EncodedSplit) -> Result<TestScores> {
+    let test = crate::train::SplitTensors::new(split, run.record.config.encode.max_len, run.model.device);
     let crate::train::Evaluation { loss, acc, probs } = crate::train::evaluate(&run.model, &test, true);
     let probs: Vec<f32> = Vec::<f32>::try_from(probs.expect("asked for").to_device(tch::Device::Cpu))?;
-    Ok(TestScores { loss, accuracy: acc, probs, labels: selected.test.labels, lengths: selected.test.lengths })
+    Ok(TestScores { loss, accuracy: acc, probs, labels: split.labels.clone(), lengths: split.lengths.clone() })
 }

@@ -25,6 +25,18 @@ pub struct EvalReport {
     /// `[[true negatives, false positives], [false negatives, true positives]]`.
     pub confusion: [[usize; 2]; 2],
     pub by_length: Vec<LengthBucket>,
+    /// An ensemble's runs, each scored alone on the same reviews (empty for one run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberScore>,
+}
+
+/// One run of an ensemble, scored alone.
+#[derive(Serialize)]
+pub struct MemberScore {
+    pub run: String,
+    pub weights: String,
+    pub accuracy: f64,
+    pub loss: f64,
 }
 
 #[derive(Serialize)]
@@ -65,6 +77,7 @@ impl EvalReport {
                     accuracy: if n == 0 { f64::NAN } else { c as f64 / n as f64 },
                 })
                 .collect(),
+            members: Vec::new(),
         }
     }
 
@@ -80,6 +93,9 @@ impl EvalReport {
         ];
         for b in &self.by_length {
             lines.push(format!("length     {:<16} {:>6} reviews  accuracy {:.4}", b.bucket, b.reviews, b.accuracy));
+        }
+        for m in &self.members {
+            lines.push(format!("member     {} ({}): accuracy {:.4}, loss {:.4}", m.run, m.weights, m.accuracy, m.loss));
         }
         lines.iter().map(|l| format!("{l}\n")).collect()
     }
