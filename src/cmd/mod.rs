@@ -1,6 +1,7 @@
 //! The commands, one module each: each parses its options and calls the work below `cmd/`.
 pub mod data;
 pub mod embed;
+pub mod explain;
 pub mod grads;
 pub mod info;
 pub mod man;
