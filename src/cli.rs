@@ -34,6 +34,9 @@ pub enum Command {
     /// Write a run's weights as a safetensors file under PyTorch's parameter names, with
     /// its vocabulary and configuration beside it.
     Export(ExportArgs),
+    /// Which words moved a trained run's prediction: each token's attribution
+    /// (integrated gradients, or occlusion), coloured in a terminal, as JSON, or a page.
+    Explain(ExplainArgs),
     /// The embedding as a dictionary: a word's vector in a run's learned embedding and in
     /// GloVe, and its nearest vocabulary words by cosine in each.
     Embed(EmbedArgs),
@@ -361,6 +364,44 @@ pub struct ExportArgs {
     /// Export best.ot (best validation epoch) instead of the final weights.
     #[arg(long)]
     pub best: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print one JSON object per review: the prediction, the method, the completeness check and every token's attribution")))]
+pub struct ExplainArgs {
+    /// Run directory written by `imdb-rnn train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Reviews to explain; without any (and without --test-index), one review per line is
+    /// read from stdin.
+    pub texts: Vec<String>,
+    /// Explain review N (0-based) of the run's test split (its own --subset), read from
+    /// the archive the run recorded or --imdb.
+    #[arg(long, value_name = "N", conflicts_with = "texts")]
+    pub test_index: Option<usize>,
+    /// integrated-gradients: attributions that add up to f(x) - f(baseline), f the logit
+    /// of the predicted class; occlusion: each token replaced by <pad> in turn (a
+    /// cross-check).
+    #[arg(long, value_enum, default_value = "integrated-gradients")]
+    pub method: crate::infer::explain::Method,
+    /// Integrated-gradients steps (midpoint rule) [default: 32, doubled until the
+    /// attributions add up to f(x) - f(baseline) within 1%, at most 1024]. The
+    /// completeness error is printed, and warned about above 1%.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// What integrated gradients start from at every position.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub baseline: crate::infer::explain::Baseline,
+    /// Also write a standalone HTML page of the explained reviews to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = defaults::DEVICE)]
+    pub device: String,
+    #[command(flatten)]
+    pub output: JsonArgs,
+    #[command(flatten)]
+    pub source: DataSource,
 }
 
 #[derive(Args, Debug)]

@@ -1,5 +1,8 @@
 //! A trained run put to use: its vocabulary and weights loaded from the run directory,
 //! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
+pub mod explain;
+pub mod explain_view;
+
 use crate::data::prepare::{encode_text, EncodedSplit};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;

@@ -47,6 +47,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         Eval(a) => cmd::predict::eval(&a).map(|()| Exit::Success),
         Predict(a) => cmd::predict::predict(&a).map(|()| Exit::Success),
         Export(a) => cmd::export::run(&a).map(|()| Exit::Success),
+        Explain(a) => cmd::explain::run(&a).map(|()| Exit::Success),
         Embed(a) => cmd::embed::run(&a).map(|()| Exit::Success),
         Grads(a) => cmd::grads::run(&a),
         Sweep(a) => cmd::sweep::run(&a),

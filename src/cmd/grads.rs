@@ -2,8 +2,8 @@
 use super::DataCache;
 use crate::cli::GradsArgs;
 use crate::exit::Exit;
-pub use crate::sweep::grads::{is_study, redraw_study};
 use crate::sweep::grads::{check_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
+pub use crate::sweep::grads::{is_study, redraw_study};
 use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::refuse_changed_options;
 use crate::train::config::run_dir;

@@ -2,6 +2,7 @@
 pub mod course;
 pub mod data;
 pub mod embed;
+pub mod explain;
 pub mod export;
 pub mod grads;
 pub mod info;
