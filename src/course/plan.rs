@@ -59,12 +59,14 @@ impl Scale {
     pub fn base(self) -> TrainArgs {
         // Every random-embedding model logs its gradients, so the gradient sections read
         // the same runs as the accuracy sections (logging does not change training).
+        // The course's settings are imdb-rnn's defaults (train::defaults); set here so
+        // the scales' departures below are overlaid on named values.
         let course = TrainArgs {
-            hidden: Some(128),
-            emb_dim: Some(100),
-            epochs: Some(5),
-            batch_size: Some(64),
-            lr: Some(0.001),
+            hidden: Some(defaults::HIDDEN),
+            emb_dim: Some(defaults::EMB_DIM),
+            epochs: Some(defaults::EPOCHS),
+            batch_size: Some(defaults::BATCH_SIZE),
+            lr: Some(defaults::LR),
             max_len: Some(defaults::MAX_LEN),
             grad_every: Some(10),
             ..TrainArgs::default()
