@@ -1,7 +1,9 @@
 //! A trained run put to use: its vocabulary and weights loaded from the run directory,
 //! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
+pub mod ensemble;
 pub mod explain;
 pub mod explain_view;
+pub mod export;
 
 use crate::data::prepare::{encode_text, EncodedSplit};
 use crate::data::vocab::Vocab;
@@ -15,9 +17,6 @@ use serde::Serialize;
 use std::io::BufRead;
 use std::path::Path;
 use tch::Tensor;
-
-pub mod ensemble;
-pub mod export;
 
 /// A run's configuration, vocabulary and model, and which weights file was loaded.
 pub struct LoadedRun {
@@ -59,6 +58,17 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     }
     let weights = weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(LoadedRun { record, vocab, model, weights })
+}
+
+/// Where to read a run's test reviews again: `source` as given, its IMDB archive the
+/// one the run recorded unless `--imdb` names another; quiet, as scoring prints no progress.
+pub fn recorded_source(dir: &Path, record: &RunRecord, source: &crate::data::source::DataSource) -> Result<crate::data::source::DataSource> {
+    let mut source = source.clone();
+    if source.imdb.is_none() {
+        source.imdb = recorded_data(dir, record, "imdb")?;
+    }
+    source.quiet = true;
+    Ok(source)
 }
 
 /// The `--imdb` (`role` `imdb`) or `--glove` (`glove`) value a run recorded, for a

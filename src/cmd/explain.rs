@@ -3,7 +3,7 @@
 use crate::cli::ExplainArgs;
 use crate::infer::explain::{explain, test_review, ExplainOptions};
 use crate::infer::explain_view::{html, text, Explained};
-use crate::infer::{load_run, no_words_warning, read_review_lines, recorded_data, LoadedRun};
+use crate::infer::{load_run, no_words_warning, read_review_lines, recorded_source, LoadedRun};
 use anyhow::Result;
 use std::io::IsTerminal;
 
@@ -22,7 +22,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             without_words.push(i + 1);
         }
         if let (Some(error), Some(steps)) = (explanation.completeness_error.filter(|_| explanation.incomplete()), explanation.steps) {
-            eprintln!(
+            crate::errln!(
                 "imdb-rnn: warning: review {}: with {steps} step(s) the attributions add up to f(x) - f(baseline) only within {:.1}%; more --steps (e.g. --steps {}) bring them closer",
                 i + 1,
                 error * 100.0,
@@ -43,7 +43,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
         }
     }
     if let Some(warning) = no_words_warning(&without_words) {
-        eprintln!("{warning}");
+        crate::errln!("{warning}");
     }
     if let Some(page) = &args.html {
         crate::util::write_atomic(page, html(&args.run.display().to_string(), &explained).as_bytes())?;
@@ -64,11 +64,7 @@ fn reviews(args: &ExplainArgs, run: &LoadedRun) -> Result<Vec<Review>> {
         let texts = if args.texts.is_empty() { read_review_lines(std::io::stdin().lock())? } else { args.texts.clone() };
         return Ok(texts.into_iter().map(|text| Review { text, test_index: None, true_label: None }).collect());
     };
-    let mut source = args.source.clone();
-    if source.imdb.is_none() {
-        source.imdb = recorded_data(&args.run, &run.record, "imdb")?;
-    }
-    source.quiet = true;
+    let source = recorded_source(&args.run, &run.record, &args.source)?;
     let (archive, data, _) = super::load_data(&source, run.record.config.encode)?;
     let review = test_review(run, &data, &archive, index)?;
     Ok(vec![Review { text: review.text, test_index: Some(index), true_label: Some(if review.label == 1 { "positive" } else { "negative" }) }])

@@ -2,7 +2,7 @@
 //! ensemble (the work is in [`crate::infer`] and [`crate::report::eval`]).
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::infer::ensemble::Ensemble;
-use crate::infer::{no_words_warning, read_review_lines, recorded_data, CLASSIFY_CHUNK};
+use crate::infer::{no_words_warning, read_review_lines, recorded_source, CLASSIFY_CHUNK};
 use crate::report::eval::{EvalReport, MemberScore};
 use anyhow::Result;
 
@@ -31,11 +31,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let ensemble = Ensemble::load(&args.run, &args.device, args.best)?;
     let (first_dir, first) = (&args.run[0], ensemble.first());
-    let mut source = args.source.clone();
-    if source.imdb.is_none() {
-        source.imdb = recorded_data(first_dir, &first.record, "imdb")?;
-    }
-    source.quiet = true;
+    let source = recorded_source(first_dir, &first.record, &args.source)?;
     let (_archive, data, _) = super::load_data(&source, first.record.config.encode)?;
     let scores = ensemble.score_test(&data)?;
     let report = report_of(&ensemble, &scores);
