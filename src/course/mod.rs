@@ -57,7 +57,10 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
     let shared = args.scale.base().overlay(&args.train);
     let glove_value = args.train.glove.clone().unwrap_or_else(|| args.scale.default_glove().into());
     let glove = plan::needs_glove(sections).then_some(glove_value.as_str());
-    let models = plan::all_models(sections, args.scale);
+    // Every run shares one encoding; the report reads the whole archive through it.
+    let encode = TrainConfig::resolve(&shared, None)?.encode;
+    let glove_apart = plan::glove_apart(&shared, glove_dim(glove, &args.source)?);
+    let models = plan::all_models(sections, args.scale, glove_apart);
     let all_points = plan::points(root, &models, seeds, &shared, glove);
     for p in &all_points {
         TrainConfig::resolve(&p.args, None).with_context(|| format!("course run {}", p.name))?;
@@ -66,8 +69,6 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
     let mine = take_shard(all_points.clone(), shard);
     let stop = StopFlags::install();
     let mut data = DataCache::new(&args.source);
-    // Every run shares one encoding; the report reads the whole archive through it.
-    let encode = TrainConfig::resolve(&shared, None)?.encode;
     let jobs = args.jobs;
     let mut unfinished_before = 0;
     if jobs.launches() {
@@ -106,6 +107,7 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
     std::fs::create_dir_all(&figures).with_context(|| format!("cannot create {}", figures.display()))?;
     let ctx = chapters::Ctx {
         scale: args.scale,
+        glove_apart,
         seeds,
         root,
         figures: &figures,
@@ -125,6 +127,14 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
     crate::outln!("{}", args.out.display());
     crate::outln!("{}", markdown.display());
     Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success })
+}
+
+/// The dimension of the GloVe file the course reads, if it reads one (found, or fetched,
+/// before any run: the plan depends on it).
+fn glove_dim(glove: Option<&str>, source: &DataSource) -> Result<Option<i64>> {
+    let Some(value) = glove else { return Ok(None) };
+    let path = crate::data::source::glove_path(value, source, &crate::fetch::data_home())?;
+    Ok(Some(crate::data::glove::peek_dim(&path)? as i64))
 }
 
 fn data_flags(args: &CourseRequest, glove: Option<&str>) -> String {

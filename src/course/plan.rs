@@ -162,28 +162,44 @@ pub struct Model {
     pub layers: i64,
     pub glove: bool,
     pub readout: Readout,
+    /// A random embedding of this size instead of the scale's (Q7-Q8's random model at
+    /// GloVe's dimension, when the scale's differs from it).
+    pub emb_dim: Option<i64>,
 }
 
 impl Model {
     pub fn course(cell: Cell, layers: i64, glove: bool) -> Model {
-        Model { cell, layers, glove, readout: Readout::Final }
+        Model { cell, layers, glove, readout: Readout::Final, emb_dim: None }
+    }
+
+    /// The course model with a random embedding of `dim`.
+    pub fn random_of_dim(cell: Cell, layers: i64, dim: i64) -> Model {
+        Model { emb_dim: Some(dim), ..Model::course(cell, layers, false) }
     }
 
     pub fn readout_name(self) -> &'static str {
         self.readout.name()
     }
 
-    /// The run directory's name for `seed`: `gru-l2-glove-final-s0`.
+    /// The run directory's name for `seed`: `gru-l2-glove-final-s0`, `gru-l1-random50-final-s0`.
     pub fn run_name(self, seed: u64) -> String {
-        let emb = if self.glove { "glove" } else { "random" };
+        let emb = match (self.glove, self.emb_dim) {
+            (true, _) => "glove".to_string(),
+            (false, Some(dim)) => format!("random{dim}"),
+            (false, None) => "random".to_string(),
+        };
         format!("{}-l{}-{emb}-{}-s{seed}", self.cell.name(), self.layers, self.readout_name())
     }
 
-    /// How the report names it: `GRU 2 layers, GloVe`.
+    /// How the report names it: `GRU 2 layers, frozen GloVe`, `GRU 1 layer, random 50-d`.
     pub fn label(self) -> String {
         let cell = self.cell.name().to_uppercase();
         let layers = layers(self.layers);
-        let emb = if self.glove { ", frozen GloVe" } else { "" };
+        let emb = match (self.glove, self.emb_dim) {
+            (true, _) => ", frozen GloVe".to_string(),
+            (false, Some(dim)) => format!(", random {dim}-d"),
+            (false, None) => String::new(),
+        };
         let readout = if self.readout == Readout::Final { String::new() } else { format!(", readout {}", self.readout_name()) };
         format!("{cell} {layers}{emb}{readout}")
     }
@@ -193,6 +209,9 @@ impl Model {
         let mut f = format!("--cell {} --layers {}", self.cell.name(), self.layers);
         if self.glove {
             f.push_str(" --emb glove-frozen");
+        }
+        if let Some(dim) = self.emb_dim {
+            f.push_str(&format!(" --emb-dim {dim}"));
         }
         if self.readout != Readout::Final {
             f.push_str(&format!(" --readout {} --clip 1", self.readout_name()));
@@ -214,8 +233,15 @@ pub fn layers(n: i64) -> String {
 pub const BEYOND_READOUTS: [Readout; 2] = [Readout::Last, Readout::MeanMax];
 pub const BEYOND_CELL: Cell = Cell::Gru;
 
-/// The models `section` reads, at `scale`.
-pub fn models(section: Section, scale: Scale) -> Vec<Model> {
+/// GloVe's dimension when it differs from the random embedding's (`shared`'s
+/// `--emb-dim`): Q7-Q8 then also trains a random embedding of GloVe's size, so that one
+/// comparison changes only the vectors and the other shows the size's share.
+pub fn glove_apart(shared: &TrainArgs, glove_dim: Option<i64>) -> Option<i64> {
+    glove_dim.filter(|&g| g != shared.emb_dim.unwrap_or(defaults::EMB_DIM))
+}
+
+/// The models `section` reads, at `scale`; `glove_apart` as [`glove_apart`] gives it.
+pub fn models(section: Section, scale: Scale, glove_apart: Option<i64>) -> Vec<Model> {
     let cells = Cell::ALL;
     let course = Model::course;
     match section {
@@ -230,7 +256,11 @@ pub fn models(section: Section, scale: Scale) -> Vec<Model> {
             m
         }
         Section::Dictionary => vec![course(Cell::Lstm, 1, false)],
-        Section::Glove => cells.iter().flat_map(|&c| [course(c, 1, false), course(c, 1, true)]).collect(),
+        Section::Glove => cells
+            .iter()
+            .flat_map(|&c| [Some(course(c, 1, false)), glove_apart.map(|dim| Model::random_of_dim(c, 1, dim)), Some(course(c, 1, true))])
+            .flatten()
+            .collect(),
         Section::Gradients => cells.iter().flat_map(|&c| scale.depths(c).into_iter().map(move |d| course(c, d, false))).collect(),
         Section::Beyond => {
             let mut m = vec![course(BEYOND_CELL, 1, false)];
@@ -246,9 +276,9 @@ pub fn needs_glove(sections: &[Section]) -> bool {
 }
 
 /// Every model the chosen sections need, once each, in the order sections first need them.
-pub fn all_models(sections: &[Section], scale: Scale) -> Vec<Model> {
+pub fn all_models(sections: &[Section], scale: Scale, glove_apart: Option<i64>) -> Vec<Model> {
     let mut all: Vec<Model> = Vec::new();
-    for m in sections.iter().flat_map(|&s| models(s, scale)) {
+    for m in sections.iter().flat_map(|&s| models(s, scale, glove_apart)) {
         if !all.contains(&m) {
             all.push(m);
         }
@@ -270,6 +300,9 @@ pub fn model_args(model: Model, seed: u64, shared: &TrainArgs, glove: Option<&st
     a.glove = glove.filter(|_| model.glove).map(String::from);
     if model.glove {
         a.emb_dim = None;
+    }
+    if let Some(dim) = model.emb_dim {
+        a.emb_dim = Some(dim);
     }
     if model.readout != Readout::Final {
         a.clip = a.clip.or(Some(1.0));
@@ -295,16 +328,45 @@ mod tests {
 
     #[test]
     fn sections_share_runs_and_only_the_chosen_sections_are_planned() {
-        let q3 = all_models(&[Section::Depth], Scale::Cpu);
+        let q3 = all_models(&[Section::Depth], Scale::Cpu, None);
         assert_eq!(
             q3.iter().map(|m| m.run_name(0)).collect::<Vec<_>>(),
             ["rnn-l1-random-final-s0", "rnn-l2-random-final-s0", "rnn-l3-random-final-s0", "rnn-l4-random-final-s0"]
         );
-        let both = all_models(&[Section::Rnn, Section::Depth], Scale::Cpu);
+        let both = all_models(&[Section::Rnn, Section::Depth], Scale::Cpu, None);
         assert_eq!(both, q3, "Q1-Q2's RNN is Q3's depth 1");
-        assert!(all_models(&[Section::Preparation], Scale::Full).is_empty());
-        let beyond: Vec<String> = all_models(&[Section::Beyond], Scale::Cpu).iter().map(|m| m.run_name(1)).collect();
+        assert!(all_models(&[Section::Preparation], Scale::Full, None).is_empty());
+        let beyond: Vec<String> = all_models(&[Section::Beyond], Scale::Cpu, None).iter().map(|m| m.run_name(1)).collect();
         assert_eq!(beyond, ["gru-l1-random-final-s1", "gru-l1-random-last-s1", "gru-l1-random-meanmax-s1"]);
+    }
+
+    #[test]
+    fn glove_of_another_size_than_the_random_embedding_adds_a_random_model_of_its_size_to_q7_q8_only() {
+        let full = Scale::Full.base();
+        assert_eq!(glove_apart(&full, Some(100)), None, "the course's GloVe is the size of its random embedding");
+        assert_eq!(glove_apart(&full, Some(50)), Some(50));
+        assert_eq!(glove_apart(&full, None), None);
+        let names = |apart| all_models(&[Section::Glove], Scale::Full, apart).iter().map(|m| m.run_name(0)).collect::<Vec<_>>();
+        assert_eq!(
+            names(None),
+            [
+                "rnn-l1-random-final-s0",
+                "rnn-l1-glove-final-s0",
+                "lstm-l1-random-final-s0",
+                "lstm-l1-glove-final-s0",
+                "gru-l1-random-final-s0",
+                "gru-l1-glove-final-s0"
+            ]
+        );
+        assert_eq!(names(Some(50))[..3], ["rnn-l1-random-final-s0", "rnn-l1-random50-final-s0", "rnn-l1-glove-final-s0"]);
+        assert_eq!(
+            all_models(&[Section::Cells, Section::Gradients], Scale::Full, Some(50)),
+            all_models(&[Section::Cells, Section::Gradients], Scale::Full, None)
+        );
+        let m = Model::random_of_dim(Cell::Lstm, 1, 50);
+        let a = model_args(m, 0, &full, Some("g.txt"));
+        assert_eq!((a.emb_dim, a.emb, a.glove), (Some(50), Some(EmbeddingMode::Random), None));
+        assert_eq!((m.label().as_str(), m.flags().as_str()), ("LSTM 1 layer, random 50-d", "--cell lstm --layers 1 --emb-dim 50"));
     }
 
     #[test]

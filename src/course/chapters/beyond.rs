@@ -3,7 +3,7 @@
 //! the length-aware readouts reach on the same cell.
 use super::Ctx;
 use crate::course::doc::Part;
-use crate::course::plan::{self, BEYOND_CELL};
+use crate::course::plan::BEYOND_CELL;
 use crate::course::results::ACCURACY_HEADER;
 use crate::course::sections::Section;
 use crate::model::Readout;
@@ -25,7 +25,7 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let at_most_share = lengths.iter().filter(|&&l| l as usize <= max_len).count() as f64 / n;
     let exactly = lengths.iter().filter(|&&l| l as usize == max_len).count();
     let median_padding = padding.get(padding.len() / 2).copied().unwrap_or(0);
-    let runs: Vec<_> = plan::models(Section::Beyond, ctx.scale).into_iter().map(|m| ctx.runs(m)).collect::<Result<_>>()?;
+    let runs: Vec<_> = ctx.models(Section::Beyond).into_iter().map(|m| ctx.runs(m)).collect::<Result<_>>()?;
     let course = runs.iter().find(|r| r.model.readout == Readout::Final).context("the final-readout run is missing")?;
     let profile = plots::read_time_profile(&course.first().dir, None, true)?;
     let at = |t: i64| profile.iter().find(|(x, _)| *x == t).map(|(_, v)| *v);

@@ -2,7 +2,6 @@
 //! RNN, LSTM and GRU (the gradient study's figures, read from the course's runs).
 use super::Ctx;
 use crate::course::doc::Part;
-use crate::course::plan;
 use crate::course::results::ModelRuns;
 use crate::course::sections::Section;
 use crate::model::recurrent::Cell;
@@ -102,7 +101,7 @@ fn within_stack(cell: Cell, depth: i64, runs: &ModelRuns) -> Result<WithinStack>
 }
 
 pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
-    let models = plan::models(Section::Gradients, ctx.scale);
+    let models = ctx.models(Section::Gradients);
     let all: Vec<ModelRuns> = models.iter().map(|&m| ctx.runs(m)).collect::<Result<_>>()?;
     let runs: Vec<StudyRun> = all.iter().map(|r| (r.model.cell, r.model.layers, r.first().dir.clone())).collect();
     let deepest = |cell: Cell| all.iter().filter(|r| r.model.cell == cell).max_by_key(|r| r.model.layers).context("no run of the cell");

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 /// What every chapter reads from.
 pub struct Ctx<'a> {
     pub scale: Scale,
+    /// GloVe's dimension when it differs from the random embedding's ([`plan::glove_apart`]).
+    pub glove_apart: Option<i64>,
     pub seeds: u64,
     /// The course's run directories.
     pub root: &'a Path,
@@ -39,6 +41,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The models `section` reads in this course.
+    pub fn models(&self, section: Section) -> Vec<Model> {
+        plan::models(section, self.scale, self.glove_apart)
+    }
+
     pub fn runs(&self, model: Model) -> Result<ModelRuns> {
         results::load(self.root, model, self.seeds)
     }
@@ -50,7 +57,7 @@ impl Ctx<'_> {
     /// The commands that reproduce `section`: the course limited to it, then each run.
     pub fn reproduce(&self, section: Section) -> Vec<String> {
         let mut lines = vec![format!("imdb-rnn course {} --only {}{}", self.course_flags, section.id(), self.data_flags)];
-        for model in plan::models(section, self.scale) {
+        for model in self.models(section) {
             for seed in 0..self.seeds {
                 let args = plan::model_args(model, seed, self.shared, self.glove_value);
                 lines.push(format!(

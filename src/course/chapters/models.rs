@@ -11,7 +11,7 @@ use crate::report::stats::{binomial_se, Comparison};
 use anyhow::{bail, Context, Result};
 
 fn load_all(ctx: &Ctx, section: Section) -> Result<Vec<ModelRuns>> {
-    plan::models(section, ctx.scale).into_iter().map(|m| ctx.runs(m)).collect()
+    ctx.models(section).into_iter().map(|m| ctx.runs(m)).collect()
 }
 
 /// Test accuracy and loss per epoch of every seed of each model, with their means.
@@ -227,34 +227,38 @@ pub fn cells(ctx: &Ctx, part: &mut Part) -> Result<()> {
 pub fn glove(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let Some(glove) = ctx.glove else { bail!("no GloVe vectors (give --glove)") };
     let runs = load_all(ctx, Section::Glove)?;
-    let mut rows = Vec::new();
-    let mut compared_pairs = Vec::new();
-    let mut dims = Vec::new();
+    let (mut rows, mut same_size, mut other_size, mut size_alone) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut identical, mut checked) = (0, 0);
-    for pair in runs.chunks(2) {
-        let [random, frozen] = pair else { bail!("random and GloVe runs come in pairs") };
-        let (mut all_same, mut max_change) = (true, 0f32);
-        for run in &frozen.runs {
-            let (same, change) = super::dictionary::embedding_change(&run.dir, glove)?;
-            checked += 1;
-            identical += usize::from(same);
-            all_same &= same;
-            max_change = max_change.max(change);
+    for cell in Cell::ALL {
+        let of_cell: Vec<&ModelRuns> = runs.iter().filter(|r| r.model.cell == cell).collect();
+        let Some(frozen) = of_cell.iter().find(|r| r.model.glove) else { bail!("no frozen-GloVe run of the {}", cell.name()) };
+        let (same, change) = frozen_unchanged(frozen, glove)?;
+        checked += frozen.runs.len();
+        identical += same;
+        let name = cell.name().to_uppercase();
+        for random in of_cell.iter().filter(|r| !r.model.glove) {
+            let c = frozen.compare_final(random);
+            let (random_dim, glove_dim) = (random.first().emb_dim, frozen.first().emb_dim);
+            rows.push(vec![
+                random.model.label(),
+                random_dim.to_string(),
+                random.final_acc().acc(),
+                glove_dim.to_string(),
+                frozen.final_acc().acc(),
+                format!("{:+.1}", 100.0 * c.diff),
+                if c.is_finding() { "beyond the noise".into() } else { "within the noise".into() },
+                change.clone(),
+            ]);
+            let pairs = if random_dim == glove_dim { &mut same_size } else { &mut other_size };
+            pairs.push((Compared { c, name: format!("{name} GloVe − random {random_dim}-d") }, random_dim, glove_dim));
         }
-        let c = frozen.compare_final(random);
-        let (random_dim, glove_dim) = (random.first().emb_dim, frozen.first().emb_dim);
-        dims.push((random_dim, glove_dim));
-        rows.push(vec![
-            random.model.label(),
-            random_dim.to_string(),
-            random.final_acc().acc(),
-            glove_dim.to_string(),
-            frozen.final_acc().acc(),
-            format!("{:+.1}", 100.0 * c.diff),
-            if c.is_finding() { "beyond the noise".into() } else { "within the noise".into() },
-            if all_same { "yes (bit for bit)".into() } else { format!("no (max |change| {max_change:.3e})") },
-        ]);
-        compared_pairs.push(Compared { c, name: format!("{} GloVe − random", random.model.cell.name().to_uppercase()) });
+        if let [a, b] = of_cell.iter().filter(|r| !r.model.glove).collect::<Vec<_>>()[..] {
+            let (small, large) = if a.first().emb_dim < b.first().emb_dim { (a, b) } else { (b, a) };
+            size_alone.push(Compared {
+                c: large.compare_final(small),
+                name: format!("{name} random {}-d − random {}-d", large.first().emb_dim, small.first().emb_dim),
+            });
+        }
     }
     part.table(
         &[
@@ -276,27 +280,53 @@ pub fn glove(ctx: &Ctx, part: &mut Part) -> Result<()> {
         "q7-q8-learning-curves.png",
         &format!("test accuracy and loss per epoch, random against frozen GloVe ({})", seeds_caption(ctx)),
     )?;
-    let mixed: Vec<&(i64, i64)> = dims.iter().filter(|(r, g)| r != g).collect();
-    let confound = match mixed.first() {
-        Some((r, g)) => format!(
-            " **The comparison mixes two changes**: the random embedding is {r}-d and GloVe {g}-d, so a difference may come from the pre-trained vectors or from the size \
-             (give `--emb-dim {g}` to compare at the same dimension)."
+    let strip = |pairs: &[(Compared, i64, i64)]| pairs.iter().map(|(c, _, _)| Compared { c: c.c, name: c.name.clone() }).collect::<Vec<_>>();
+    let (same, other) = (strip(&same_size), strip(&other_size));
+    let sizes = match (same_size.first(), other_size.first()) {
+        (Some((_, g, _)), Some((_, r, _))) => format!(
+            " The course's random embedding is {r}-d and this GloVe {g}-d, so the section also trains a random {g}-d embedding: against it only the vectors differ \
+             ({}); against the {r}-d one the vectors and the size do ({}). The size alone, random against random: {}.",
+            texts(&same),
+            texts(&other),
+            texts(&size_alone)
         ),
-        None => format!(" Both embeddings are {}-d: only the vectors (pre-trained and frozen, or random and trained) differ.", dims.first().map(|d| d.0).unwrap_or(0)),
+        (None, Some((_, r, g))) => format!(
+            " **The comparison mixes two changes**: the random embedding is {r}-d and GloVe {g}-d, so a difference may come from the pre-trained vectors or from the size \
+             (give `--emb-dim {g}` to compare at the same dimension): {}.",
+            texts(&other)
+        ),
+        _ => format!(" Both embeddings are {}-d: only the vectors (pre-trained and frozen, or random and trained) differ: {}.", glove.dim, texts(&same)),
     };
     part.say(format!(
-        "Frozen GloVe ({}-d, {:.1}% of the vocabulary covered) against a random embedding, cell by cell: {}.{confound} \
+        "Frozen GloVe ({}-d, {:.1}% of the vocabulary covered) against a random embedding, cell by cell.{sizes} \
          After training, the frozen embedding equals the GloVe matrix bit for bit in {identical} of {checked} runs ({} rows × {}): the optimiser never touched it.",
         glove.dim,
         100.0 * glove.coverage.ratio(),
-        texts(&compared_pairs),
         glove.data.len() / glove.dim.max(1),
         glove.dim
     ));
-    let mut line = finding_line("frozen GloVe against random", &compared_pairs, &noise_label(ctx));
-    if let Some((r, g)) = mixed.first() {
-        line.push_str(&format!(" (random {r}-d against GloVe {g}-d: two changes at once)"));
-    }
+    let line = if same.is_empty() {
+        let (r, g) = other_size.first().map_or((0, 0), |(_, r, g)| (*r, *g));
+        format!("{} (random {r}-d against GloVe {g}-d: two changes at once)", finding_line("frozen GloVe against random", &other, &noise_label(ctx)))
+    } else {
+        finding_line("frozen GloVe against a random embedding of its size", &same, &noise_label(ctx))
+    };
     part.finding(line);
+    if !size_alone.is_empty() {
+        part.finding(finding_line("the random embedding's size alone", &size_alone, &noise_label(ctx)));
+    }
     Ok(())
+}
+
+/// How many of `frozen`'s runs end with the embedding bit for bit the GloVe matrix, and
+/// the table's cell saying it.
+fn frozen_unchanged(frozen: &ModelRuns, glove: &crate::data::glove::GloveMatrix) -> Result<(usize, String)> {
+    let (mut identical, mut max_change) = (0, 0f32);
+    for run in &frozen.runs {
+        let (same, change) = super::dictionary::embedding_change(&run.dir, glove)?;
+        identical += usize::from(same);
+        max_change = max_change.max(change);
+    }
+    let cell = if identical == frozen.runs.len() { "yes (bit for bit)".to_string() } else { format!("no (max |change| {max_change:.3e})") };
+    Ok((identical, cell))
 }
