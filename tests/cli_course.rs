@@ -28,8 +28,13 @@ impl Fixture {
     }
 
     fn course(&self, extra: &[&str]) -> assert_cmd::Command {
+        self.course_at(&TINY, extra)
+    }
+
+    /// The course at `scale`'s settings instead of [`TINY`]'s.
+    fn course_at(&self, scale: &[&str], extra: &[&str]) -> assert_cmd::Command {
         let mut cmd = imdb_rnn(&self.home);
-        cmd.arg("course").args(TINY).arg("--imdb").arg(&self.archive).arg("--glove").arg(&self.glove);
+        cmd.arg("course").args(scale).arg("--imdb").arg(&self.archive).arg("--glove").arg(&self.glove);
         cmd.arg("--runs-dir").arg(&self.runs).arg("--out").arg(&self.out).args(extra);
         cmd
     }
@@ -111,7 +116,7 @@ fn has_row(md: &str, first: &str, cells: &[String]) -> bool {
     })
 }
 
-const SECTIONS: [&str; 8] = ["prep", "q1-q2", "q3", "q4-q5", "q6", "q7-q8", "q9-q11", "beyond"];
+const SECTIONS: [&str; 9] = ["prep", "q1-q2", "q3", "q4-q5", "q6", "q7-q8", "q9-q11", "beyond", "reads"];
 
 /// Every figure of the HTML is a non-empty PNG data URI, every figure of the Markdown a
 /// PNG file next to it; returns how many each has.
@@ -216,6 +221,63 @@ fn the_smoke_course_writes_every_section_with_its_figures_and_the_runs_numbers_a
 }
 
 #[test]
+fn glove_of_another_size_than_the_random_embedding_adds_random_runs_of_its_size_and_q7_q8_compares_with_both() {
+    let f = Fixture::new();
+    // The fixture's GloVe is 4-d; a random embedding of 6 makes them differ.
+    let mut six = TINY;
+    six[TINY.iter().position(|a| *a == "--emb-dim").unwrap() + 1] = "6";
+    f.course_at(&six, &["--only", "q7-q8"]).assert().success();
+    let runs = run_dirs(&f.root());
+    for cell in ["rnn", "lstm", "gru"] {
+        for emb in ["random", "random4", "glove"] {
+            assert!(runs.contains(&format!("{cell}-l1-{emb}-final-s0")), "{cell} {emb}: {runs:?}");
+        }
+    }
+    assert_eq!(runs.len(), 9, "{runs:?}");
+    let md = f.markdown();
+    for cell in ["RNN", "LSTM", "GRU"] {
+        let glove = json(&f.root().join(format!("{}-l1-glove-final-s0/summary.json", cell.to_lowercase())));
+        for (label, dim, run) in [(format!("{cell} 1 layer"), "6", "random"), (format!("{cell} 1 layer, random 4-d"), "4", "random4")] {
+            let random = json(&f.root().join(format!("{}-l1-{run}-final-s0/summary.json", cell.to_lowercase())));
+            let row = [dim.to_string(), acc(&random["final_test_acc"]), "4".to_string(), acc(&glove["final_test_acc"])];
+            assert!(has_row(&md, &label, &row), "Q7-Q8 row {label}: {row:?}\n{md}");
+        }
+    }
+    assert!(md.contains("so the section also trains a random 4-d embedding"), "{md}");
+    assert!(md.contains("frozen GloVe against a random embedding of its size:"), "the finding compares at one size");
+    assert!(md.contains("the random embedding's size alone:"), "{md}");
+}
+
+#[test]
+fn the_reading_section_explains_test_reviews_as_imdb_rnn_explain_does() {
+    let f = Fixture::new();
+    f.course(&["--only", "reads"]).assert().success();
+    assert_eq!(run_dirs(&f.root()).len(), 4, "the course LSTM and beyond's three GRUs");
+    let (md, html) = (f.markdown(), f.html());
+    assert!(md.contains("| model | reviews | accuracy on them | mean \\|f(x) − f(baseline)\\| | first fifth |"), "{md}");
+    // Each review shown is the one `explain --test-index` explains, with the same probability.
+    let shown: Vec<&str> = md.lines().filter(|l| l.starts_with("### ") && l.contains(": test review ")).collect();
+    assert!(!shown.is_empty(), "{md}");
+    assert!(html.contains("<p class=\"review\"><span"), "the HTML tints the tokens");
+    let command = md.lines().find(|l| l.starts_with("imdb-rnn explain --run ")).expect("the explain command");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let at = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+    let (dir, index) = (at("--run"), at("--test-index"));
+    let heading = shown.iter().find(|l| l.contains(&format!(": test review {index} ("))).expect("the command's review is shown");
+    let out = imdb_rnn(&f.home).args(["explain", "--json", "--run", dir, "--test-index", index]).arg("--imdb").arg(&f.archive).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let explained: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = explained["probability_positive"].as_f64().unwrap();
+    assert!(heading.contains(&format!("with P(positive) {p:.3}")), "{heading} against explain's {p}");
+    // The table's completeness column counts reviews within 1%, of the reviews explained.
+    let row = md.lines().find(|l| l.starts_with("| GRU 1 layer, readout ") || l.starts_with("| LSTM 1 layer |")).expect("a model row");
+    let cells: Vec<&str> = row.split(" | ").collect();
+    let (reviews, complete) = (cells[1], cells[cells.len() - 1].trim_end_matches(" |"));
+    assert!(complete.ends_with(&format!(" of {reviews}")), "{row}");
+    assert!(md.lines().any(|l| l.starts_with("- [What the model reads](#reads): where the attribution falls")), "the summary's line");
+}
+
+#[test]
 fn only_writes_the_chosen_sections_runs_only_their_runs_and_shards_write_the_report_once_all_are_done() {
     let f = Fixture::new();
     let first = f.course(&["--only", "q3", "--seeds", "2", "--shard", "0/2"]).assert().success();
@@ -290,7 +352,7 @@ fn a_bad_only_value_or_a_flag_the_course_varies_is_refused_in_one_line_before_an
     let out = f.course(&["--only", "q3,q12"]).assert().code(1).get_output().clone();
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "imdb-rnn: --only \"q12\": not a section of the course report; valid sections: prep, q1-q2, q3, q4-q5, q6, q7-q8, q9-q11, beyond (or questions such as q7 or q1-q5)\n"
+        "imdb-rnn: --only \"q12\": not a section of the course report; valid sections: prep, q1-q2, q3, q4-q5, q6, q7-q8, q9-q11, beyond, reads (or questions such as q7 or q1-q5)\n"
     );
     let out = f.course(&["--layers", "2"]).assert().code(1).get_output().clone();
     assert_eq!(

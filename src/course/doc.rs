@@ -1,6 +1,7 @@
 //! The course report as a document (sections of paragraphs, tables, figures and
 //! commands), rendered twice: one self-contained HTML file (figures as data URIs) and a
 //! Markdown twin whose figures are the PNG files next to it.
+use crate::infer::explain_view::TOKEN_STYLE;
 use crate::report::html::{escape, numeric_columns, table_html, STYLE};
 use anyhow::Result;
 use std::fmt::Write;
@@ -21,6 +22,13 @@ pub enum Block {
     },
     /// Shell commands, one per line.
     Commands(Vec<String>),
+    /// An explained review: its heading, its tokens as tinted HTML spans, and the same
+    /// as plain text (attributions in brackets) for the Markdown twin.
+    Review {
+        heading: String,
+        spans: String,
+        text: String,
+    },
 }
 
 /// One section of the report.
@@ -53,6 +61,9 @@ impl Part {
     }
     pub fn commands(&mut self, lines: Vec<String>) {
         self.blocks.push(Block::Commands(lines));
+    }
+    pub fn review(&mut self, heading: impl Into<String>, spans: String, text: String) {
+        self.blocks.push(Block::Review { heading: heading.into(), spans, text });
     }
 }
 
@@ -93,7 +104,7 @@ impl Doc {
         let mut h = String::new();
         let _ = write!(
             h,
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0}</title><style>{STYLE}</style></head><body><h1>{0}</h1>",
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0}</title><style>{STYLE}{TOKEN_STYLE}</style></head><body><h1>{0}</h1>",
             escape(&self.title)
         );
         for p in &self.intro {
@@ -116,6 +127,9 @@ impl Doc {
                     Block::Figure { file, caption } => h.push_str(&crate::report::html::img(&figures.join(file), caption)?),
                     Block::Commands(lines) => {
                         let _ = write!(h, "<pre>{}</pre>", escape(&lines.join("\n")));
+                    }
+                    Block::Review { heading, spans, .. } => {
+                        let _ = write!(h, "<h3>{}</h3><p class=\"review\">{spans}</p>", inline_html(heading));
                     }
                 }
             }
@@ -179,6 +193,9 @@ impl Doc {
                     }
                     Block::Commands(lines) => {
                         let _ = write!(m, "```sh\n{}\n```\n\n", lines.join("\n"));
+                    }
+                    Block::Review { heading, text, .. } => {
+                        let _ = write!(m, "### {heading}\n\n```text\n{}\n```\n\n", text.trim_end());
                     }
                 }
             }

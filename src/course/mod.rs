@@ -108,6 +108,7 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
     let ctx = chapters::Ctx {
         scale: args.scale,
         glove_apart,
+        sections,
         seeds,
         root,
         figures: &figures,

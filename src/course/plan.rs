@@ -267,6 +267,13 @@ pub fn models(section: Section, scale: Scale, glove_apart: Option<i64>) -> Vec<M
             m.extend(BEYOND_READOUTS.iter().map(|&readout| Model { readout, ..course(BEYOND_CELL, 1, false) }));
             m
         }
+        // Its own runs when asked for alone: the course LSTM and beyond's readouts (it
+        // explains the best of every run the chosen sections have).
+        Section::Reading => {
+            let mut m = vec![course(Cell::Lstm, 1, false)];
+            m.extend(models(Section::Beyond, scale, glove_apart));
+            m
+        }
     }
 }
 

@@ -12,11 +12,21 @@ pub enum Section {
     Glove,
     Gradients,
     Beyond,
+    Reading,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] =
-        [Section::Preparation, Section::Rnn, Section::Depth, Section::Cells, Section::Dictionary, Section::Glove, Section::Gradients, Section::Beyond];
+    pub const ALL: [Section; 9] = [
+        Section::Preparation,
+        Section::Rnn,
+        Section::Depth,
+        Section::Cells,
+        Section::Dictionary,
+        Section::Glove,
+        Section::Gradients,
+        Section::Beyond,
+        Section::Reading,
+    ];
 
     /// The name `--only` takes and the report's anchor.
     pub fn id(self) -> &'static str {
@@ -29,6 +39,7 @@ impl Section {
             Section::Glove => "q7-q8",
             Section::Gradients => "q9-q11",
             Section::Beyond => "beyond",
+            Section::Reading => "reads",
         }
     }
 
@@ -42,6 +53,7 @@ impl Section {
             Section::Glove => "Q7-Q8: frozen GloVe in each architecture",
             Section::Gradients => "Q9-Q11: gradient norms by layer, epoch and depth",
             Section::Beyond => "Beyond the course: why the RNN stays near chance, and what length-aware readouts reach",
+            Section::Reading => "What the model reads: the words behind a prediction",
         }
     }
 
@@ -54,7 +66,7 @@ impl Section {
             Section::Dictionary => &[6],
             Section::Glove => &[7, 8],
             Section::Gradients => &[9, 10, 11],
-            Section::Preparation | Section::Beyond => &[],
+            Section::Preparation | Section::Beyond | Section::Reading => &[],
         }
     }
 }
@@ -116,7 +128,7 @@ mod tests {
             let err = parse_only(Some(bad)).unwrap_err().to_string();
             assert_eq!(
                 err,
-                format!("--only {bad:?}: not a section of the course report; valid sections: prep, q1-q2, q3, q4-q5, q6, q7-q8, q9-q11, beyond (or questions such as q7 or q1-q5)")
+                format!("--only {bad:?}: not a section of the course report; valid sections: prep, q1-q2, q3, q4-q5, q6, q7-q8, q9-q11, beyond, reads (or questions such as q7 or q1-q5)")
             );
         }
     }

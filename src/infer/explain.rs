@@ -147,16 +147,29 @@ pub fn explain_review(dir: &Path, text: &str) -> Result<Explanation> {
 
 /// Explains `text` with a loaded run, encoded as the run encodes reviews.
 pub fn explain(run: &LoadedRun, text: &str, options: &ExplainOptions) -> Result<Explanation> {
+    let mut words = Vec::new();
+    let mut scratch = String::new();
+    for_each_token(text, &mut scratch, |w| words.push(w.to_string()));
+    let ids: Vec<u32> = words.iter().map(|w| run.vocab.id(w)).collect();
+    explanation(run, words, ids, options)
+}
+
+/// Explains a review the run's vocabulary already encoded (`ids`, as a split of its
+/// prepared data holds them: the tokens read, no padding), each token shown as the
+/// vocabulary spells it (`<unk>` for the words it does not hold).
+pub fn explain_encoded(run: &LoadedRun, ids: &[u32], options: &ExplainOptions) -> Result<Explanation> {
+    let words = ids.iter().map(|&i| run.vocab.words().get(i as usize).cloned().unwrap_or_else(|| "<unk>".into())).collect();
+    explanation(run, words, ids.to_vec(), options)
+}
+
+/// The explanation of a tokenized review (`words`, with their vocabulary `ids`).
+fn explanation(run: &LoadedRun, words: Vec<String>, ids: Vec<u32>, options: &ExplainOptions) -> Result<Explanation> {
     if options.steps == Some(0) {
         bail!("integrated gradients need at least one step");
     }
     let encode = run.record.config.encode;
-    let mut words = Vec::new();
-    let mut scratch = String::new();
-    for_each_token(text, &mut scratch, |w| words.push(w.to_string()));
     let first = encode.truncate.first_kept(words.len(), encode.max_len);
     let read = first..first + words.len().min(encode.max_len);
-    let ids: Vec<u32> = words.iter().map(|w| run.vocab.id(w)).collect();
     let read_ids: Vec<i64> = ids[read.clone()].iter().map(|&i| i as i64).collect();
     let a = attribute(&run.model, &read_ids, encode.max_len, options)?;
     let tokens = words

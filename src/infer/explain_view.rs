@@ -170,7 +170,7 @@ fn wrap(pieces: &[(String, usize)]) -> String {
 }
 
 /// `for: w +a, ...; against: w -a, ...`, the strongest tokens each way.
-fn strongest_line(x: &Explanation) -> String {
+pub(crate) fn strongest_line(x: &Explanation) -> String {
     let mut read: Vec<&TokenAttribution> = x.tokens.iter().filter(|t| t.attribution.is_some()).collect();
     read.sort_by(|a, b| b.attribution.partial_cmp(&a.attribution).unwrap_or(std::cmp::Ordering::Equal));
     let list = |it: &mut dyn Iterator<Item = &&TokenAttribution>| {
@@ -190,7 +190,8 @@ fn or_none(s: String) -> String {
 }
 
 /// The page's own style on top of the report's: tokens as tinted boxes.
-const TOKEN_STYLE: &str = "p.review{line-height:1.9}p.review span{padding:1px 2px;border-radius:3px}.unk{text-decoration:underline dotted}.nr{color:#999}";
+pub(crate) const TOKEN_STYLE: &str =
+    "p.review{line-height:1.9}p.review span{padding:1px 2px;border-radius:3px}.unk{text-decoration:underline dotted}.nr{color:#999}";
 
 /// A standalone HTML page of the explained reviews: each token's background green (for
 /// the predicted class) or red (against), as strong as its attribution relative to the
@@ -215,26 +216,35 @@ pub fn html(run: &str, reviews: &[Explained]) -> String {
             x.probability_positive,
             escape(&method_line(x))
         );
-        let scale = strongest(x);
-        for t in &x.tokens {
-            let class = match (t.read, t.unk) {
-                (false, _) => " class=\"nr\"",
-                (true, true) => " class=\"unk\"",
-                _ => "",
-            };
-            let (style, title) = match t.attribution {
-                Some(a) => {
-                    let alpha = (a.abs() / scale).min(1.0) * 0.75;
-                    let rgb = if a >= 0.0 { "0,160,60" } else { "220,40,40" };
-                    (format!(" style=\"background:rgba({rgb},{alpha:.3})\""), format!("{a:+.4}{}", if t.unk { ", <unk>" } else { "" }))
-                }
-                None => (String::new(), "not read".to_string()),
-            };
-            let _ = write!(h, "<span{class}{style} title=\"{}\">{}</span> ", escape(&title), escape(&t.token));
-        }
+        h.push_str(&review_spans(x));
         let _ = write!(h, "</p><p>{}</p></section>", escape(&strongest_line(x)).replace('\n', "<br>"));
     }
     h.push_str("</body></html>\n");
+    h
+}
+
+/// The review's tokens as tinted `<span>`s (the inside of a `<p class="review">`, styled
+/// by [`TOKEN_STYLE`]): green for the predicted class, red against, as strong as the
+/// attribution relative to the review's strongest; the value on hover.
+pub(crate) fn review_spans(x: &Explanation) -> String {
+    let mut h = String::new();
+    let scale = strongest(x);
+    for t in &x.tokens {
+        let class = match (t.read, t.unk) {
+            (false, _) => " class=\"nr\"",
+            (true, true) => " class=\"unk\"",
+            _ => "",
+        };
+        let (style, title) = match t.attribution {
+            Some(a) => {
+                let alpha = (a.abs() / scale).min(1.0) * 0.75;
+                let rgb = if a >= 0.0 { "0,160,60" } else { "220,40,40" };
+                (format!(" style=\"background:rgba({rgb},{alpha:.3})\""), format!("{a:+.4}{}", if t.unk { ", <unk>" } else { "" }))
+            }
+            None => (String::new(), "not read".to_string()),
+        };
+        let _ = write!(h, "<span{class}{style} title=\"{}\">{}</span> ", escape(&title), escape(&t.token));
+    }
     h
 }
 

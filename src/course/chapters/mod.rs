@@ -6,6 +6,7 @@ mod dictionary;
 mod gradients;
 mod models;
 mod preparation;
+mod reading;
 
 use super::doc::Part;
 use super::plan::{self, Model, Scale};
@@ -22,6 +23,8 @@ pub struct Ctx<'a> {
     pub scale: Scale,
     /// GloVe's dimension when it differs from the random embedding's ([`plan::glove_apart`]).
     pub glove_apart: Option<i64>,
+    /// The sections this report writes.
+    pub sections: &'a [Section],
     pub seeds: u64,
     /// The course's run directories.
     pub root: &'a Path,
@@ -110,6 +113,7 @@ pub fn write(section: Section, ctx: &Ctx) -> Part {
         Section::Glove => models::glove(ctx, &mut part),
         Section::Gradients => gradients::write(ctx, &mut part),
         Section::Beyond => beyond::write(ctx, &mut part),
+        Section::Reading => reading::write(ctx, &mut part),
     };
     if let Err(e) = written {
         part.say(format!("**This section could not be written**: {e:#}."));

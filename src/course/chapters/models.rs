@@ -305,16 +305,16 @@ pub fn glove(ctx: &Ctx, part: &mut Part) -> Result<()> {
         glove.data.len() / glove.dim.max(1),
         glove.dim
     ));
-    let line = if same.is_empty() {
+    let mut line = if same.is_empty() {
         let (r, g) = other_size.first().map_or((0, 0), |(_, r, g)| (*r, *g));
         format!("{} (random {r}-d against GloVe {g}-d: two changes at once)", finding_line("frozen GloVe against random", &other, &noise_label(ctx)))
     } else {
         finding_line("frozen GloVe against a random embedding of its size", &same, &noise_label(ctx))
     };
-    part.finding(line);
     if !size_alone.is_empty() {
-        part.finding(finding_line("the random embedding's size alone", &size_alone, &noise_label(ctx)));
+        line.push_str(&format!("; {}", finding_line("the random embedding's size alone", &size_alone, &noise_label(ctx))));
     }
+    part.finding(line);
     Ok(())
 }
 
