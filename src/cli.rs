@@ -140,7 +140,7 @@ pub struct CourseArgs {
     #[arg(long)]
     pub seeds: Option<u64>,
     /// Sections to write (and runs to run), comma-separated: prep, q1-q2, q3, q4-q5, q6,
-    /// q7-q8, q9-q11, beyond, or questions such as q7 or q9-q11 [default: all].
+    /// q7-q8, q9-q11, beyond, reads, or questions such as q7 or q9-q11 [default: all].
     #[arg(long, value_name = "SECTION[,SECTION...]")]
     pub only: Option<String>,
     /// The report (HTML, figures embedded); its Markdown twin and the figures' PNG files
