@@ -59,27 +59,43 @@ struct Read<'a> {
 
 pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let candidates = candidates(ctx);
-    let Some(best) = candidates.iter().max_by(|a, b| a.final_acc().mean.total_cmp(&b.final_acc().mean)) else { bail!("no finished run to explain") };
-    let course = candidates.iter().filter(|r| r.model.readout == Readout::Final).max_by(|a, b| a.final_acc().mean.total_cmp(&b.final_acc().mean));
-    let mut read = vec![explain_sample(ctx, best)?];
-    if let Some(c) = course.filter(|c| c.model != best.model) {
-        read.push(explain_sample(ctx, c)?);
-    }
+    let chosen = chosen(&candidates);
+    let Some(best) = chosen.first() else { bail!("no finished run to explain") };
+    let read: Vec<Read> = chosen.iter().map(|r| explain_sample(ctx, r)).collect::<Result<_>>()?;
+    let names: Vec<String> = chosen.iter().skip(1).map(|r| format!("{} ({} readout)", r.model.label(), r.model.readout.name())).collect();
     part.say(format!(
         "Integrated gradients (`imdb-rnn explain`) on {} test reviews spread evenly over each model's test split (seed 0, final weights): each token's share of \
          the logit of the predicted class, against the `<pad>` review for the `final` readout and a zero embedding for the others, with steps enough that the \
-         shares add up to f(review) − f(baseline) within 1%. The best model of this course's runs ({}) and the course's own `final` readout at its best ({}).",
+         shares add up to f(review) − f(baseline) within 1%. Explained: the best model of this course's runs, {} ({} readout), beside {}.",
         read[0].reviews.len(),
         best.model.label(),
-        course.map_or("none ran".to_string(), |c| c.model.label())
+        best.model.readout.name(),
+        if names.is_empty() { "no other (no other model ran)".to_string() } else { names.join(" and ") }
     ));
     part.table(&HEADER, read.iter().flat_map(rows).collect());
     part.say(reading(&read, ctx.data.config.max_len));
     part.finding(finding(&read));
-    for r in &read {
-        show_examples(ctx, part, r);
-    }
+    show_examples(ctx, part, &read);
     Ok(())
+}
+
+/// The models explained: the best of the runs, the course's own model (the 1-layer LSTM
+/// of Q4, `final` readout) and the best of the other kind of readout than the best's
+/// (length-aware when the best reads the state after the padding, and the other way
+/// round), each once, when they ran.
+fn chosen(candidates: &[ModelRuns]) -> Vec<&ModelRuns> {
+    let by_acc = |a: &&ModelRuns, b: &&ModelRuns| a.final_acc().mean.total_cmp(&b.final_acc().mean);
+    let Some(best) = candidates.iter().max_by(by_acc) else { return Vec::new() };
+    let course_lstm = candidates.iter().find(|r| r.model == crate::course::plan::Model::course(crate::model::recurrent::Cell::Lstm, 1, false));
+    let final_readout = |r: &&ModelRuns| r.model.readout == Readout::Final;
+    let other_kind = candidates.iter().filter(|r| final_readout(r) != final_readout(&best)).max_by(by_acc);
+    let mut out = vec![best];
+    for r in [course_lstm, other_kind].into_iter().flatten() {
+        if !out.iter().any(|o| o.model == r.model) {
+            out.push(r);
+        }
+    }
+    out
 }
 
 /// Every model of the chosen sections with a finished run, once each.
@@ -173,12 +189,16 @@ fn reading(read: &[Read], max_len: usize) -> String {
         }
         out.push(line + ".");
     }
-    if let [best, course] = read {
-        let (b, c) = (mean(&best.reviews.iter().collect::<Vec<_>>(), Reviewed::moved), mean(&course.reviews.iter().collect::<Vec<_>>(), Reviewed::moved));
+    let finals: Vec<&Read> = read.iter().filter(|r| r.runs.model.readout == Readout::Final).collect();
+    let aware: Vec<&Read> = read.iter().filter(|r| r.runs.model.readout != Readout::Final).collect();
+    if !finals.is_empty() && !aware.is_empty() {
+        let moved = |r: &Read| mean(&r.reviews.iter().filter(|v| v.padded).collect::<Vec<_>>(), Reviewed::moved);
+        let list = |set: &[&Read]| set.iter().map(|r| format!("{:.3} for {}", moved(r), r.runs.model.label())).collect::<Vec<_>>().join(", ");
         out.push(format!(
-            "A `final` readout reads the state after the padding: what a word adds must survive every `<pad>` step after it, so its attribution lies where that \
-             state still remembers, and a model whose words move its logit little ({c:.3} here, against {b:.3} for {}) says little about any of them.",
-            best.runs.model.label()
+            "A `final` readout reads the state after the padding: what a word adds must survive every `<pad>` step after it. On the padded reviews the words \
+             move the logit by {} with the `final` readout, against {} with a readout at the last real token or over all of them.",
+            list(&finals),
+            list(&aware)
         ));
     }
     out.join(" ")
@@ -196,27 +216,37 @@ fn finding(read: &[Read]) -> String {
     format!("where the attribution falls (seed 0, {} test reviews): {}", read[0].reviews.len(), parts.join("; "))
 }
 
-/// A right and a wrong prediction of a model, of a length a reader takes in, word by word.
-fn show_examples(ctx: &Ctx, part: &mut Part, r: &Read) {
-    let shown = |right: bool| r.reviews.iter().find(|v| v.right() == right && SHOWN_TOKENS.contains(&v.x.tokens.len()));
+/// A right and a wrong prediction of the best model, of a length a reader takes in, word
+/// by word, and the first of them as each other model explained it.
+fn show_examples(ctx: &Ctx, part: &mut Part, read: &[Read]) {
+    let best = &read[0];
+    let shown = |right: bool| best.reviews.iter().find(|v| v.right() == right && SHOWN_TOKENS.contains(&v.x.tokens.len()));
+    let Some(first) = shown(true).or(shown(false)) else { return };
     for v in [shown(true), shown(false)].into_iter().flatten() {
-        let truth = if v.label == 1 { "positive" } else { "negative" };
-        let verdict = if v.right() { "right" } else { "wrong" };
-        let heading = format!(
-            "{}: test review {} ({truth}), predicted {} with P(positive) {:.3}: {verdict}",
-            r.runs.model.label(),
-            v.index,
-            v.x.label,
-            v.x.probability_positive
-        );
-        let text = v.x.tokens.iter().map(|t| t.token.as_str()).collect::<Vec<_>>().join(" ");
-        let explained = Explained { text, test_index: Some(v.index), true_label: Some(truth), explanation: v.x.clone() };
-        part.review(heading, explain_view::review_spans(&v.x), explain_view::text(&explained, false));
+        show(part, best, v);
     }
-    let dir = r.runs.first().dir.display();
-    if let Some(v) = [shown(true), shown(false)].into_iter().flatten().next() {
-        part.commands(vec![format!("imdb-rnn explain --run {dir} --test-index {} --html review.html{}", v.index, imdb_flag(ctx))]);
+    for r in &read[1..] {
+        if let Some(v) = r.reviews.iter().find(|v| v.index == first.index) {
+            show(part, r, v);
+        }
     }
+    let dir = best.runs.first().dir.display();
+    part.commands(vec![format!("imdb-rnn explain --run {dir} --test-index {} --html review.html{}", first.index, imdb_flag(ctx))]);
+}
+
+fn show(part: &mut Part, r: &Read, v: &Reviewed) {
+    let truth = if v.label == 1 { "positive" } else { "negative" };
+    let verdict = if v.right() { "right" } else { "wrong" };
+    let heading = format!(
+        "{}: test review {} ({truth}), predicted {} with P(positive) {:.3}: {verdict}",
+        r.runs.model.label(),
+        v.index,
+        v.x.label,
+        v.x.probability_positive
+    );
+    let text = v.x.tokens.iter().map(|t| t.token.as_str()).collect::<Vec<_>>().join(" ");
+    let explained = Explained { text, test_index: Some(v.index), true_label: Some(truth), explanation: v.x.clone() };
+    part.review(heading, explain_view::review_spans(&v.x), explain_view::text(&explained, false));
 }
 
 fn imdb_flag(ctx: &Ctx) -> String {
