@@ -47,6 +47,7 @@ pub struct Point {
 }
 
 impl Point {
+    /// The point `name` in `dir`, its options resolved now.
     pub fn new(name: String, dir: PathBuf, args: TrainArgs) -> Point {
         let checked = TrainConfig::resolve(&args, None).map_err(|e| format!("{e:#}"));
         Point { name, dir, args, checked }
