@@ -25,7 +25,7 @@ pub fn run(args: &GradsArgs) -> Result<Exit> {
     let study = run_dir(&args.runs_dir, &name)?;
     let points = study_points(&study, &args.train, &cells, &depths);
     for (_, _, p) in &points {
-        refuse_changed_options(&p.dir, &p.args)?;
+        refuse_changed_options(p)?;
     }
     let stop = StopFlags::install();
     let jobs = args.jobs.jobs();

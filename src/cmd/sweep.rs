@@ -38,12 +38,12 @@ pub fn run(args: &SweepArgs) -> Result<Exit> {
             a.set(k, v)?;
         }
         let name = point_name(&point);
-        points.push(Point { dir: root.join(&name), name, args: a });
+        points.push(Point::new(name.clone(), root.join(&name), a));
     }
     let (points, same) = distinct_points(&root, points);
     let planned = take_shard(points, shard);
     for p in &planned {
-        refuse_changed_options(&p.dir, &p.args)?;
+        refuse_changed_options(p)?;
     }
     // Each invocation of a sharded sweep sees the same duplicates; the first says so.
     let same = if shard.0 == 0 { same } else { Vec::new() };

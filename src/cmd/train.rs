@@ -1,11 +1,12 @@
-//! `imdb-rnn train`: resolve the configuration, prepare data, train, report.
+//! `imdb-rnn train`: resolve the configuration, check the run's name and directory, and
+//! run it through `train::launch`; report how it ended.
 use crate::cli::TrainCmdArgs;
 use crate::exit::Exit;
-use crate::fetch;
 use crate::train::config::{self, TrainArgs, TrainConfig};
+use crate::train::launch;
 use crate::train::run::RunDir;
 use crate::train::signal::StopFlags;
-use crate::train::Outcome;
+use crate::train::{Outcome, RunOptions};
 use anyhow::{bail, Result};
 use std::path::Path;
 
@@ -21,22 +22,14 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
 
 pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     let targs = resolve_args(args)?;
-    // Validate everything that needs no data before any work (GloVe dim comes later);
-    // this also settles which GloVe vectors the run uses.
+    // Everything that needs no data is checked before any work; the GloVe file, found
+    // next, only sets the embedding size.
     let checked = TrainConfig::resolve(&targs, None)?;
     if let Some(name) = &args.name {
         config::run_dir(&args.runs_dir, name)?;
     }
-    let home = fetch::data_home();
-    let glove_file = match &checked.glove {
-        Some(value) => Some(super::glove_path(value, &args.source, &home)?),
-        None => None,
-    };
-    let glove_dim = match &glove_file {
-        Some(p) => Some(crate::data::glove::peek_dim(p)? as i64),
-        None => None,
-    };
-    let cfg = TrainConfig::resolve(&targs, glove_dim)?;
+    let mut data = super::DataCache::new(&args.source);
+    let cfg = launch::fit_to_glove(checked, targs.emb_dim, &mut data)?;
     let name = args.name.clone().unwrap_or_else(|| cfg.default_name());
     let dir = config::run_dir(&args.runs_dir, &name)?;
     refuse_foreign_directory(&dir)?;
@@ -53,11 +46,8 @@ pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
     };
     // Before any tensor work, so libtorch's threads inherit the blocked signals.
     let stop = StopFlags::install();
-    let mut cache = super::DataCache::new(&args.source);
-    // The file resolved above, so a URL or name is not looked up twice.
-    let glove_value = glove_file.as_ref().map(|p| p.to_string_lossy().into_owned());
-    let loaded = cache.load(cfg.encode, glove_value.as_deref())?;
-    let outcome = train_prepared(&cfg, &name, &dir, loaded.archive, loaded.data, loaded.glove, args.resume, !args.source.quiet, stop)?;
+    let opts = RunOptions { resume: args.resume, progress: !args.source.quiet, stop, name };
+    let outcome = launch::launch(&cfg, &dir, &mut data, opts)?;
     if matches!(outcome, Outcome::Finished(_)) {
         crate::report::plots::plot_finished_run(&dir);
     }
@@ -117,5 +107,3 @@ pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<Exit> 
         }
     }
 }
-
-pub use crate::train::launch::train_prepared;

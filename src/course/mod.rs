@@ -63,8 +63,8 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
     let models = plan::all_models(sections, args.scale, glove_apart);
     let all_points = plan::points(root, &models, seeds, &shared, glove);
     for p in &all_points {
-        TrainConfig::resolve(&p.args, None).with_context(|| format!("course run {}", p.name))?;
-        refuse_changed_options(&p.dir, &p.args)?;
+        p.checked.as_ref().map_err(|e| anyhow::anyhow!("course run {}: {e}", p.name))?;
+        refuse_changed_options(p)?;
     }
     let mine = take_shard(all_points.clone(), shard);
     let stop = StopFlags::install();

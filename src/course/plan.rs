@@ -323,7 +323,7 @@ pub fn points(root: &Path, models: &[Model], seeds: u64, shared: &TrainArgs, glo
     for m in models {
         for seed in 0..seeds {
             let name = m.run_name(seed);
-            out.push(Point { dir: root.join(&name), args: model_args(*m, seed, shared, glove), name });
+            out.push(Point::new(name.clone(), root.join(&name), model_args(*m, seed, shared, glove)));
         }
     }
     out

@@ -51,6 +51,7 @@ pub struct DataCache<'a> {
     source: &'a DataSource,
     prepared: HashMap<EncodeConfig, (PathBuf, Prepared)>,
     glove: HashMap<(String, EncodeConfig), GloveMatrix>,
+    glove_files: HashMap<String, PathBuf>,
 }
 
 /// What one run trains on.
@@ -64,7 +65,18 @@ pub struct Loaded<'c> {
 
 impl<'a> DataCache<'a> {
     pub fn new(source: &'a DataSource) -> DataCache<'a> {
-        DataCache { source, prepared: HashMap::new(), glove: HashMap::new() }
+        DataCache { source, prepared: HashMap::new(), glove: HashMap::new(), glove_files: HashMap::new() }
+    }
+
+    /// The local GloVe file for `value` (a path, URL or gensim name), fetched if need be;
+    /// looked up once however many runs ask.
+    pub fn glove_file(&mut self, value: &str) -> Result<PathBuf> {
+        if let Some(path) = self.glove_files.get(value) {
+            return Ok(path.clone());
+        }
+        let path = glove_path(value, self.source, &fetch::data_home())?;
+        self.glove_files.insert(value.to_string(), path.clone());
+        Ok(path)
     }
 
     /// The data encoded with `encode` and, with `glove` (a path, URL or gensim name),
@@ -78,7 +90,7 @@ impl<'a> DataCache<'a> {
             Some(value) => {
                 let key = (value.to_string(), encode);
                 if !self.glove.contains_key(&key) {
-                    let path = glove_path(value, self.source, &fetch::data_home())?;
+                    let path = self.glove_file(value)?;
                     let matrix = crate::data::glove::load(&path, &self.prepared[&encode].1.vocab)?;
                     self.glove.insert(key.clone(), matrix);
                 }

@@ -60,7 +60,7 @@ pub fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i6
             args.cell = Some(cell);
             args.layers = Some(depth);
             let name = format!("{}-l{depth}", cell.name());
-            out.push((cell, depth, Point { dir: study.join(&name), name, args }));
+            out.push((cell, depth, Point::new(name.clone(), study.join(&name), args)));
         }
     }
     out

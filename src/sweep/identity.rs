@@ -37,7 +37,7 @@ pub fn distinct_points(root: &Path, points: Vec<Point>) -> (Vec<Point>, Vec<Same
     let mut kept: Vec<(Point, Option<TrainConfig>)> = Vec::new();
     let mut same = Vec::new();
     for point in points {
-        let Ok(now) = TrainConfig::resolve(&point.args, None) else {
+        let Ok(now) = point.checked.clone() else {
             kept.push((point, None));
             continue;
         };

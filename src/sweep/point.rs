@@ -4,10 +4,10 @@
 use crate::data::source::DataCache;
 use crate::exit::Exit;
 use crate::train::config::{first_difference, TrainArgs, TrainConfig};
-use crate::train::launch::train_prepared;
+use crate::train::launch::{fit_to_glove, launch};
 use crate::train::run::{RunDir, Summary};
 use crate::train::signal::StopFlags;
-use crate::train::Outcome;
+use crate::train::{Outcome, RunOptions};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -40,12 +40,25 @@ pub struct Point {
     pub name: String,
     pub dir: PathBuf,
     pub args: TrainArgs,
+    /// `args` resolved, once for the point's whole life (compared with other points and
+    /// recorded runs, then trained), before its GloVe file is looked at; or why they do
+    /// not resolve, which the point reports as its failure.
+    pub checked: Result<TrainConfig, String>,
 }
 
-/// Runs one configuration in `dir` with the sweep's rules: skip when finished (or
+impl Point {
+    /// The point `name` in `dir`, its options resolved now.
+    pub fn new(name: String, dir: PathBuf, args: TrainArgs) -> Point {
+        let checked = TrainConfig::resolve(&args, None).map_err(|e| format!("{e:#}"));
+        Point { name, dir, args, checked }
+    }
+}
+
+/// Runs `point` in its directory with the sweep's rules: skip when finished (or
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
-pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
+pub fn run_point(point: &Point, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
+    let (name, dir) = (&point.name, &point.dir);
     let run_dir = RunDir::new(dir);
     let Some(_lock) = run_dir.try_lock()? else {
         return Ok(PointStatus::Busy);
@@ -57,11 +70,10 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
         let _ = std::fs::remove_file(run_dir.summary());
     }
     let result = (|| -> Result<Outcome> {
-        let first = TrainConfig::resolve(args, None)?;
-        let loaded = data.load(first.encode, first.glove.as_deref())?;
-        let cfg = TrainConfig::resolve(args, loaded.glove.map(|m| m.dim as i64))?;
-        let resume = run_dir.config().exists();
-        train_prepared(&cfg, name, dir, loaded.archive, loaded.data, loaded.glove, resume, progress, stop.clone())
+        let checked = point.checked.clone().map_err(anyhow::Error::msg)?;
+        let cfg = fit_to_glove(checked, point.args.emb_dim, data)?;
+        let opts = RunOptions { resume: run_dir.config().exists(), progress, stop: stop.clone(), name: name.clone() };
+        launch(&cfg, dir, data, opts)
     })();
     match result {
         Ok(Outcome::Finished(_)) => {
@@ -88,12 +100,13 @@ pub fn run_point(args: &TrainArgs, name: &str, dir: &Path, data: &mut DataCache,
 /// A point's directory holds the run of its whole configuration, not just its grid
 /// values: rerunning a sweep with a changed shared option (say --epochs) must not
 /// report the old runs as finished, so it is refused, naming the option.
-pub fn refuse_changed_options(dir: &Path, args: &TrainArgs) -> Result<()> {
-    let (Ok(record), Ok(now)) = (RunDir::new(dir).read_config(), TrainConfig::resolve(args, None)) else {
+pub fn refuse_changed_options(point: &Point) -> Result<()> {
+    let dir = &point.dir;
+    let (Ok(record), Ok(now)) = (RunDir::new(dir).read_config(), &point.checked) else {
         // No run yet, or options the point itself will report as failed.
         return Ok(());
     };
-    match first_difference(&record.config, &now, &super::identity::data_shaped_fields(args, &now)) {
+    match first_difference(&record.config, now, &super::identity::data_shaped_fields(&point.args, now)) {
         Some(what) => {
             bail!("sweep point {} was run with other options ({what}); run the sweep with its original options, or give it another --name", dir.display())
         }
@@ -141,7 +154,7 @@ pub fn run_all(
         }
         let bars = opts.progress && opts.worker.is_none();
         let started = std::time::Instant::now();
-        let status = run_point(&p.args, &p.name, &p.dir, data, bars, opts.retry_failed, stop)?;
+        let status = run_point(p, data, bars, opts.retry_failed, stop)?;
         match &status {
             PointStatus::Finished => tally.trained += 1,
             PointStatus::AlreadyDone => tally.skipped += 1,

@@ -10,6 +10,7 @@ use crate::model::{EmbeddingMode, ModelConfig, Readout};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Training options. Every one may also come from `--config FILE.toml` (same names,
 /// e.g. `layers = 3`); a flag given on the command line wins over the file.
@@ -307,15 +308,7 @@ fn probability(flag: &str, p: f64) -> Result<f64> {
 fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) -> Result<RecurrentConfig> {
     let layers = at_least_one("layers", a.layers.unwrap_or(defaults::LAYERS))?;
     let hidden = at_least_one("hidden", a.hidden.unwrap_or(defaults::HIDDEN))?;
-    let emb_dim = match (emb.uses_glove(), a.emb_dim, glove_dim) {
-        (true, Some(d), Some(g)) if d != g => {
-            bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
-        }
-        (true, _, Some(g)) => g,
-        (_, Some(d), _) => d,
-        _ => defaults::EMB_DIM,
-    };
-    at_least_one("emb-dim", emb_dim)?;
+    let emb_dim = embedding_size(emb, a.emb_dim, glove_dim)?;
     let dropout = a.dropout.unwrap_or(defaults::DROPOUT);
     if !(0.0..1.0).contains(&dropout) {
         bail!("--dropout must be {}, got {dropout}", float_range("dropout"));
@@ -329,6 +322,29 @@ fn resolve_recurrent(a: &TrainArgs, emb: EmbeddingMode, glove_dim: Option<i64>) 
         bidirectional: a.bidirectional.unwrap_or(defaults::BIDIRECTIONAL),
         dropout,
     })
+}
+
+/// `--emb-dim`, or the GloVe file's dimension when the embedding uses one (a given
+/// `--emb-dim` must then agree with it).
+fn embedding_size(emb: EmbeddingMode, asked: Option<i64>, glove_dim: Option<i64>) -> Result<i64> {
+    let emb_dim = match (emb.uses_glove(), asked, glove_dim) {
+        (true, Some(d), Some(g)) if d != g => {
+            bail!("--emb-dim {d} does not match the GloVe file's dimension {g}; drop --emb-dim or pass a {d}-d GloVe file")
+        }
+        (true, _, Some(g)) => g,
+        (_, Some(d), _) => d,
+        _ => defaults::EMB_DIM,
+    };
+    at_least_one("emb-dim", emb_dim)
+}
+
+/// How many times this process has resolved a configuration with [`TrainConfig::resolve`]:
+/// once per run (tests/one_resolve_per_run.rs holds it to that).
+static RESOLVED: AtomicUsize = AtomicUsize::new(0);
+
+/// The count of [`TrainConfig::resolve`] calls so far in this process.
+pub fn resolve_calls() -> usize {
+    RESOLVED.load(Ordering::Relaxed)
 }
 
 /// `--epochs`, `--batch-size` and `--lr`, then `--clip`, checked in that order.
@@ -371,6 +387,19 @@ impl TrainConfig {
     /// Checks every option and fills defaults. `glove_dim` is the dimension of the
     /// GloVe file when the embedding uses one. Errors name the flag.
     pub fn resolve(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
+        RESOLVED.fetch_add(1, Ordering::Relaxed);
+        TrainConfig::build(a, glove_dim)
+    }
+
+    /// This configuration, resolved before its GloVe file was looked at, with that file's
+    /// dimension: what `resolve` with `glove_dim` gives, without resolving again.
+    pub fn with_glove_dim(mut self, emb_dim: Option<i64>, glove_dim: i64) -> Result<TrainConfig> {
+        self.model.recurrent.input_size = embedding_size(self.model.embedding, emb_dim, Some(glove_dim))?;
+        Ok(self)
+    }
+
+    /// [`TrainConfig::resolve`]'s work, uncounted: for the reference a run name is told from.
+    fn build(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
         let emb = a.emb.unwrap_or(defaults::EMB);
         let recurrent = resolve_recurrent(a, emb, glove_dim)?;
         let (epochs, batch_size, lr) = resolve_steps(a)?;
@@ -511,7 +540,7 @@ impl TrainConfig {
         // The same embedding and readout, whose choice sets other defaults (the GloVe
         // file, bucketed batches): those defaults add nothing to the name.
         let same_mode = TrainArgs { emb: Some(self.model.embedding), readout: Some(self.model.readout), ..TrainArgs::default() };
-        let reference = TrainConfig::resolve(&same_mode, Some(self.model.recurrent.input_size)).ok()?;
+        let reference = TrainConfig::build(&same_mode, Some(self.model.recurrent.input_size)).ok()?;
         let (a, b) = (serde_json::to_value(&reference).ok()?, serde_json::to_value(self).ok()?);
         let ignore: Vec<&str> = SPELLED_OUT.iter().chain(HOW_NOT_WHAT.iter()).copied().collect();
         let mut differing = Vec::new();
@@ -624,6 +653,29 @@ mod tests {
         let glove = TrainArgs { emb: Some(EmbeddingMode::GloveFrozen), ..TrainArgs::default() };
         assert_eq!(TrainConfig::resolve(&glove, Some(50)).unwrap().glove.as_deref(), Some(defaults::GLOVE));
         assert_eq!(TrainConfig::resolve(&glove, Some(100)).unwrap().default_name(), "lstm-l1-h128-glove-frozen-final-s0");
+    }
+
+    #[test]
+    fn a_glove_dimension_given_after_resolving_gives_what_resolving_with_it_gives() {
+        let cases: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("emb", "glove-frozen")],
+            &[("emb", "glove-tuned"), ("emb-dim", "50")],
+            &[("emb", "glove-tuned"), ("emb-dim", "300")],
+            &[("emb", "glove-frozen"), ("hidden", "16"), ("glove", "glove-wiki-gigaword-50")],
+            &[("emb-dim", "32")],
+        ];
+        for case in cases {
+            let mut args = TrainArgs::default();
+            for (k, v) in case {
+                args.set(k, v).unwrap();
+            }
+            for dim in [50, 100, 0] {
+                let once = TrainConfig::resolve(&args, None).unwrap().with_glove_dim(args.emb_dim, dim).map_err(|e| e.to_string());
+                let direct = TrainConfig::resolve(&args, Some(dim)).map_err(|e| e.to_string());
+                assert_eq!(once, direct, "{case:?} with a {dim}-d GloVe file");
+            }
+        }
     }
 
     /// A non-default value for every train flag (what only says how a run computes

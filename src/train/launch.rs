@@ -1,31 +1,34 @@
-//! One run from a resolved configuration and loaded data to its directory: the directory
-//! checked (never overwritten, resumed only with the same options), config.json and the
-//! vocabulary written, and the training run (its callers draw its figures: `report`).
+//! One run from its checked configuration to its trained directory, the same for `train`
+//! and every point of a sweep, gradient study or course: the configuration fitted to its
+//! GloVe file ([`fit_to_glove`]), then ([`launch`]) the data loaded through the command's
+//! `DataCache`, the directory checked (never overwritten, resumed only with the same
+//! options), config.json and the vocabulary written, and the run trained. Its callers take
+//! the run's lock before and draw its figures after (`report` sits above `train`).
 use super::config::{self, TrainConfig};
 use super::run::{DataFile, RunDir, RunRecord};
-use super::signal::StopFlags;
 use super::{Outcome, RunOptions};
-use crate::data::glove::GloveMatrix;
+use crate::data::source::DataCache;
 use crate::train;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-/// Trains on already prepared data.
-#[allow(clippy::too_many_arguments)]
-pub fn train_prepared(
-    cfg: &TrainConfig,
-    name: &str,
-    dir: &Path,
-    archive: &Path,
-    data: &crate::data::prepare::Prepared,
-    glove: Option<&GloveMatrix>,
-    resume: bool,
-    progress: bool,
-    stop: StopFlags,
-) -> Result<Outcome> {
+/// `checked` (resolved before its GloVe file was looked at) with that file found through
+/// `data`, fetched if need be, and its dimension as the embedding size: the run's one
+/// resolved configuration.
+pub fn fit_to_glove(checked: TrainConfig, emb_dim: Option<i64>, data: &mut DataCache) -> Result<TrainConfig> {
+    let Some(value) = &checked.glove else { return Ok(checked) };
+    let dim = crate::data::glove::peek_dim(&data.glove_file(value)?)?;
+    checked.with_glove_dim(emb_dim, dim as i64)
+}
+
+/// Trains `cfg` (fitted by [`fit_to_glove`]) into `dir` on the data it names, loaded
+/// through `data`.
+pub fn launch(cfg: &TrainConfig, dir: &Path, data: &mut DataCache, opts: RunOptions) -> Result<Outcome> {
+    let loaded = data.load(cfg.encode, cfg.glove.as_deref())?;
+    let (archive, data, glove) = (loaded.archive, loaded.data, loaded.glove);
     let cfg = &config_for_data(cfg, data);
     let run_dir = RunDir::new(dir);
-    check_run_dir(&run_dir, cfg, resume)?;
+    check_run_dir(&run_dir, cfg, opts.resume)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
     crate::util::remove_stale_temp_files(dir);
     let selected = train::select_data(cfg, data);
@@ -42,15 +45,14 @@ pub fn train_prepared(
     }
     warn_about_the_train_split(&selected.train);
     if let Some(g) = glove {
-        if progress {
+        if opts.progress {
             crate::errln!("imdb-rnn: GloVe covers {} of {} vocabulary words ({:.1}%)", g.coverage.found, g.coverage.words, 100.0 * g.coverage.ratio());
         }
     }
     let cpu = crate::cpu::configure(cfg.denormals, cfg.threads);
-    run_dir.write_config(&run_record(cfg, name, archive, &selected, cpu)?)?;
+    run_dir.write_config(&run_record(cfg, &opts.name, archive, &selected, cpu)?)?;
     crate::util::write_atomic(&run_dir.vocab(), serde_json::to_string(&data.vocab)?.as_bytes())?;
-    let opts = RunOptions { resume, progress, stop, name: name.into() };
-    train::train(cfg, data, glove, &run_dir, &opts)
+    train::train(cfg, &selected, glove, &run_dir, &opts)
 }
 
 /// A train split a model cannot learn the task from (one class, or a handful of reviews

@@ -23,7 +23,6 @@ pub use evaluate::{evaluate, Evaluation};
 pub use splits::{select_data, RunData, SplitTensors};
 
 use crate::data::glove::GloveMatrix;
-use crate::data::prepare::Prepared;
 use anyhow::Result;
 use config::TrainConfig;
 use run::{RunDir, Summary};
@@ -48,8 +47,9 @@ pub struct RunOptions {
     pub name: String,
 }
 
-/// Trains `cfg` on `data`, writing into `run_dir`. Resumes from the checkpoint when asked.
-pub fn train(cfg: &TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, run_dir: &RunDir, opts: &RunOptions) -> Result<Outcome> {
+/// Trains `cfg` on `data` (the splits `select_data` chose), writing into `run_dir`.
+/// Resumes from the checkpoint when asked.
+pub fn train(cfg: &TrainConfig, data: &RunData, glove: Option<&GloveMatrix>, run_dir: &RunDir, opts: &RunOptions) -> Result<Outcome> {
     let mut trainer = Trainer::new(cfg, data, glove, run_dir, opts)?;
     while let Some(mut epoch) = trainer.begin_epoch() {
         while !epoch.done() {

@@ -12,10 +12,9 @@ use super::rows::{GradRow, StepRow};
 use super::run::{EpochMetrics, RunDir, RunStatus, Summary};
 use super::schedule;
 use super::signal::Stop;
-use super::splits::{select_data, DeviceSplits};
+use super::splits::{DeviceSplits, RunData};
 use super::{Outcome, RunOptions};
 use crate::data::glove::GloveMatrix;
-use crate::data::prepare::Prepared;
 use crate::model::{Classifier, EmbeddingMode};
 use anyhow::{bail, Context, Result};
 use indicatif::ProgressBar;
@@ -95,11 +94,11 @@ struct Gradients {
 }
 
 impl<'a> Trainer<'a> {
-    /// Builds the model and optimiser of `cfg` and, with `--resume`, restores the
-    /// checkpoint; opens the logs.
-    pub fn new(cfg: &'a TrainConfig, data: &Prepared, glove: Option<&GloveMatrix>, run_dir: &'a RunDir, opts: &'a RunOptions) -> Result<Trainer<'a>> {
+    /// Builds the model and optimiser of `cfg` for the reviews `data` holds and, with
+    /// `--resume`, restores the checkpoint; opens the logs.
+    pub fn new(cfg: &'a TrainConfig, data: &RunData, glove: Option<&GloveMatrix>, run_dir: &'a RunDir, opts: &'a RunOptions) -> Result<Trainer<'a>> {
         let device = cfg.device.device()?;
-        let splits = DeviceSplits::new(&select_data(cfg, data), cfg.encode.max_len, device);
+        let splits = DeviceSplits::new(data, cfg.encode.max_len, device);
         if splits.train.len == 0 {
             bail!("no training reviews left (subset/val-frac too small)");
         }
