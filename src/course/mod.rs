@@ -104,6 +104,11 @@ pub fn run(args: &CourseRequest) -> Result<Exit> {
         return Ok(if tally.failed > 0 { Exit::SomeFailed } else { Exit::Success });
     }
     let loaded = data.load(encode, glove)?;
+    if let Some(n) = shared.threads {
+        // The report's own tensor work (the explanations of "reads") on the threads the
+        // runs were given: more than the cores free makes libtorch's threads spin.
+        tch::set_num_threads(n as i32);
+    }
     std::fs::create_dir_all(&figures).with_context(|| format!("cannot create {}", figures.display()))?;
     let ctx = chapters::Ctx {
         scale: args.scale,

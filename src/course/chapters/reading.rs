@@ -34,19 +34,19 @@ impl Reviewed {
     fn moved(&self) -> f64 {
         self.x.f_baseline.map_or(0.0, |b| (self.x.f_input - b).abs())
     }
-    /// Each part's share of the total |attribution| (tokens in order, then the pads), or
-    /// `None` when every attribution is 0.
-    fn shares(&self) -> Option<[f64; PARTS + 1]> {
+    /// Each part's share of the review's total |attribution|, or `None` when every
+    /// attribution is 0. (The pads get none: the `final` readout's baseline is the
+    /// `<pad>` review, equal to the review at every pad, and the others do not read them.)
+    fn shares(&self) -> Option<[f64; PARTS]> {
         let read: Vec<f64> = self.x.tokens.iter().filter_map(|t| t.attribution).map(f64::abs).collect();
-        let total = read.iter().sum::<f64>() + self.x.pad_attribution.abs();
+        let total = read.iter().sum::<f64>();
         if total <= 0.0 {
             return None;
         }
-        let mut out = [0.0; PARTS + 1];
+        let mut out = [0.0; PARTS];
         for (i, a) in read.iter().enumerate() {
             out[i * PARTS / read.len()] += a / total;
         }
-        out[PARTS] = self.x.pad_attribution.abs() / total;
         Some(out)
     }
 }
@@ -62,14 +62,14 @@ pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let chosen = chosen(&candidates);
     let Some(best) = chosen.first() else { bail!("no finished run to explain") };
     let read: Vec<Read> = chosen.iter().map(|r| explain_sample(ctx, r)).collect::<Result<_>>()?;
-    let names: Vec<String> = chosen.iter().skip(1).map(|r| format!("{} ({} readout)", r.model.label(), r.model.readout.name())).collect();
+    let names: Vec<String> = chosen.iter().skip(1).map(|r| named(r)).collect();
     part.say(format!(
         "Integrated gradients (`imdb-rnn explain`) on {} test reviews spread evenly over each model's test split (seed 0, final weights): each token's share of \
          the logit of the predicted class, against the `<pad>` review for the `final` readout and a zero embedding for the others, with steps enough that the \
-         shares add up to f(review) − f(baseline) within 1%. Explained: the best model of this course's runs, {} ({} readout), beside {}.",
+         shares add up to f(review) − f(baseline) within 1% (doubled from 32 up to 1,024; the last column counts the reviews where they do). Explained: the best \
+         model of this course's runs, {}, beside {}.",
         read[0].reviews.len(),
-        best.model.label(),
-        best.model.readout.name(),
+        named(best),
         if names.is_empty() { "no other (no other model ran)".to_string() } else { names.join(" and ") }
     ));
     part.table(&HEADER, read.iter().flat_map(rows).collect());
@@ -125,8 +125,8 @@ fn explain_sample<'a>(ctx: &Ctx, runs: &'a ModelRuns) -> Result<Read<'a>> {
     Ok(Read { runs, reviews })
 }
 
-const HEADER: [&str; 11] =
-    ["model", "reviews", "accuracy on them", "mean |f(x) − f(baseline)|", "first fifth", "2nd", "3rd", "4th", "last fifth", "pads", "complete within 1%"];
+const HEADER: [&str; 10] =
+    ["model", "reviews", "accuracy on them", "mean |f(x) − f(baseline)|", "first fifth", "2nd", "3rd", "4th", "last fifth", "complete within 1%"];
 
 /// The table's rows of one model: every review explained, then the padded ones alone.
 fn rows(r: &Read) -> Vec<Vec<String>> {
@@ -154,10 +154,10 @@ fn mean(set: &[&Reviewed], f: impl Fn(&Reviewed) -> f64) -> f64 {
     set.iter().map(|v| f(v)).sum::<f64>() / set.len().max(1) as f64
 }
 
-/// The mean share of each part (and of the pads) over the reviews with any attribution.
-fn mean_shares(set: &[&Reviewed]) -> [f64; PARTS + 1] {
-    let all: Vec<[f64; PARTS + 1]> = set.iter().filter_map(|v| v.shares()).collect();
-    let mut out = [0.0; PARTS + 1];
+/// The mean share of each part over the reviews with any attribution.
+fn mean_shares(set: &[&Reviewed]) -> [f64; PARTS] {
+    let all: Vec<[f64; PARTS]> = set.iter().filter_map(|v| v.shares()).collect();
+    let mut out = [0.0; PARTS];
     for s in &all {
         for (o, v) in out.iter_mut().zip(s) {
             *o += v / all.len() as f64;
@@ -166,10 +166,19 @@ fn mean_shares(set: &[&Reviewed]) -> [f64; PARTS + 1] {
     out
 }
 
-/// `last fifth 41%, first fifth 9%, pads 0%`, for one set of reviews.
+/// `41% on the last fifth, 9% on the first`, for one set of reviews.
 fn profile(set: &[&Reviewed]) -> String {
     let s = mean_shares(set);
-    format!("{:.0}% on the last fifth, {:.0}% on the first, {:.0}% on the pads", 100.0 * s[PARTS - 1], 100.0 * s[0], 100.0 * s[PARTS])
+    format!("{:.0}% on the last fifth, {:.0}% on the first", 100.0 * s[PARTS - 1], 100.0 * s[0])
+}
+
+/// `LSTM 1 layer (final readout)`, `GRU 1 layer, readout last`: the label, with the
+/// readout said where the label leaves it out.
+fn named(r: &ModelRuns) -> String {
+    match r.model.readout {
+        Readout::Final => format!("{} (`final` readout)", r.model.label()),
+        _ => r.model.label(),
+    }
 }
 
 /// The reading, worded from the numbers.
@@ -179,7 +188,7 @@ fn reading(read: &[Read], max_len: usize) -> String {
         let all: Vec<&Reviewed> = r.reviews.iter().collect();
         let padded: Vec<&Reviewed> = r.reviews.iter().filter(|v| v.padded).collect();
         let long: Vec<&Reviewed> = r.reviews.iter().filter(|v| !v.padded).collect();
-        let mut line = format!("**{}** ({} readout): {}", r.runs.model.label(), r.runs.model.readout.name(), profile(&all));
+        let mut line = format!("{}: {}", named(r.runs), profile(&all));
         if !padded.is_empty() && !long.is_empty() {
             line.push_str(&format!(
                 "; the words of a review shorter than {max_len} tokens move its logit by {:.3} on average, those of a longer one by {:.3}",
@@ -196,7 +205,7 @@ fn reading(read: &[Read], max_len: usize) -> String {
         let list = |set: &[&Read]| set.iter().map(|r| format!("{:.3} for {}", moved(r), r.runs.model.label())).collect::<Vec<_>>().join(", ");
         out.push(format!(
             "A `final` readout reads the state after the padding: what a word adds must survive every `<pad>` step after it. On the padded reviews the words \
-             move the logit by {} with the `final` readout, against {} with a readout at the last real token or over all of them.",
+             move the logit by {} with the `final` readout, against {} with a readout that does not read the pads.",
             list(&finals),
             list(&aware)
         ));
