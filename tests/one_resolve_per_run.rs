@@ -4,15 +4,13 @@
 mod common;
 
 use clap::Parser;
-use imdb_rnn::cli::Cli;
-use imdb_rnn::exit::Exit;
-use imdb_rnn::train::config::resolve_calls;
+use imdb_rnn::{resolve_calls, Cli, Exit};
 use std::path::Path;
 
 /// Runs `imdb-rnn ARGS` in this process.
 fn imdb_rnn(args: &[&str]) -> Exit {
     let cli = Cli::try_parse_from(std::iter::once("imdb-rnn").chain(args.iter().copied())).unwrap();
-    imdb_rnn::cmd::run(cli).unwrap()
+    imdb_rnn::run(cli).unwrap()
 }
 
 fn text(p: &Path) -> &str {

@@ -1,19 +1,19 @@
 //! The commands, one module each: each parses its options and calls the work below `cmd/`.
-pub mod course;
-pub mod data;
-pub mod embed;
-pub mod explain;
-pub mod export;
-pub mod grads;
-pub mod info;
-pub mod man;
-pub mod plot;
-pub mod predict;
-pub mod summary;
-pub mod sweep;
-pub mod train;
+pub(crate) mod course;
+pub(crate) mod data;
+pub(crate) mod embed;
+pub(crate) mod explain;
+pub(crate) mod export;
+pub(crate) mod grads;
+pub(crate) mod info;
+pub(crate) mod man;
+pub(crate) mod plot;
+pub(crate) mod predict;
+pub(crate) mod summary;
+pub(crate) mod sweep;
+pub(crate) mod train;
 
-pub use crate::data::source::{fetch_options, glove_path, imdb_path, load_data, DataCache, Loaded};
+pub(crate) use crate::data::source::{fetch_options, glove_path, load_data, DataCache};
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
