@@ -44,7 +44,7 @@ impl Denormals {
 /// short spin on an Intel Xeon (BENCHMARKS.md, "CPU throughput"). Spinning only hurts
 /// when more threads than cores compute at once; the project's own parallel launchers
 /// avoid that by giving each worker its share of the cores (`sweep::jobs`), and
-/// [`note_other_trainings`] tells a user who starts trainings side by side by hand.
+/// `note_other_trainings` tells a user who starts trainings side by side by hand.
 ///
 /// # Safety
 /// Call only from the `.preinit_array` hook.

@@ -152,14 +152,14 @@ pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// `println!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+/// `println!` through `util::write_stdout`; returns early (`?`) when stdout is gone.
 #[macro_export]
 macro_rules! outln {
     () => { $crate::util::write_stdout(b"\n")? };
     ($($arg:tt)*) => { $crate::util::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())? };
 }
 
-/// `print!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+/// `print!` through `util::write_stdout`; returns early (`?`) when stdout is gone.
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => { $crate::util::write_stdout(format!($($arg)*).as_bytes())? };

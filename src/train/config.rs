@@ -342,7 +342,7 @@ fn embedding_size(emb: EmbeddingMode, asked: Option<i64>, glove_dim: Option<i64>
 /// once per run (tests/one_resolve_per_run.rs holds it to that).
 static RESOLVED: AtomicUsize = AtomicUsize::new(0);
 
-/// The count of [`TrainConfig::resolve`] calls so far in this process.
+/// The count of `TrainConfig::resolve` calls so far in this process.
 pub fn resolve_calls() -> usize {
     RESOLVED.load(Ordering::Relaxed)
 }
