@@ -1,6 +1,6 @@
 //! Command-line arguments as parsed (stage one); each command validates them into its
 //! own configuration before doing any work (stage two).
-pub use crate::data::source::DataSource;
+pub(crate) use crate::data::source::DataSource;
 use crate::report::summary::SummaryFormat;
 use crate::train::config::TrainArgs;
 use crate::train::defaults;
@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 #[command(name = "imdb-rnn", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Versions, devices (CUDA, cuDNN), threads, and what the data directory holds.
     Info(InfoArgs),
     /// Download datasets into the data directory (verified, resumable).
@@ -65,7 +65,7 @@ pub enum Command {
 #[derive(Args, Debug)]
 #[command(mut_arg("cell", |a| a.long("one-cell").hide(true)))]
 #[command(mut_arg("json", |a| a.help("Print the study's results as JSON on stdout")))]
-pub struct GradsArgs {
+pub(crate) struct GradsArgs {
     /// Cells to compare, comma-separated: rnn, lstm, gru (`--cell` is the same option).
     #[arg(long, visible_alias = "cell", value_enum, value_delimiter = ',', default_value = "rnn", value_name = "CELL[,CELL...]")]
     pub cells: Vec<crate::model::recurrent::Cell>,
@@ -89,7 +89,7 @@ pub struct GradsArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("One JSON object per run on stdout")))]
-pub struct SweepArgs {
+pub(crate) struct SweepArgs {
     /// The grid, inline: `cell=rnn,lstm layers=1,2 seed=0,1` (keys are train flags).
     #[arg(long)]
     pub grid: Option<String>,
@@ -130,7 +130,7 @@ pub struct SweepArgs {
 #[command(mut_arg("readout", |a| a.hide(true)))]
 #[command(mut_arg("batching", |a| a.hide(true)))]
 #[command(mut_arg("seed", |a| a.hide(true)))]
-pub struct CourseArgs {
+pub(crate) struct CourseArgs {
     /// How much to train: the course's settings, or smaller ones that show its findings
     /// on a CPU (the report names every departure from the course).
     #[arg(long, value_enum, default_value = "cpu")]
@@ -173,7 +173,7 @@ pub struct CourseArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print JSON (the same as --format json, the spelling every other command uses)").conflicts_with("format")))]
-pub struct SummaryArgs {
+pub(crate) struct SummaryArgs {
     /// Directory holding run directories (searched recursively).
     pub root: PathBuf,
     /// Output format.
@@ -191,7 +191,7 @@ pub struct SummaryArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print the figures written as JSON on stdout: {\"figures\": [PATH, ...]}")))]
-pub struct PlotArgs {
+pub(crate) struct PlotArgs {
     /// Run directories; with several, an overlay of their learning curves is written too.
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
@@ -204,7 +204,7 @@ pub struct PlotArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print what was written as JSON on stdout: {\"report\": PATH, \"figures\": [PATH, ...]}")))]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Directory holding run directories (searched recursively).
     pub root: PathBuf,
     /// Output HTML file.
@@ -216,7 +216,7 @@ pub struct ReportArgs {
 
 /// `--jobs`, shared by the commands that train many runs (sweep, grads, course).
 #[derive(Args, Debug, Clone, Copy, Default)]
-pub struct JobsArgs {
+pub(crate) struct JobsArgs {
     /// Train N runs at once, in N worker processes with cores / N CPU threads each (unless
     /// --threads says otherwise); the results are those of a sequential run with the same
     /// --threads.
@@ -228,7 +228,7 @@ pub struct JobsArgs {
 }
 
 impl JobsArgs {
-    pub fn jobs(&self) -> crate::sweep::jobs::Jobs {
+    pub(crate) fn jobs(&self) -> crate::sweep::jobs::Jobs {
         crate::sweep::jobs::Jobs::new(self.jobs as usize, self.job_worker)
     }
 }
@@ -236,7 +236,7 @@ impl JobsArgs {
 /// `--runs-dir`, the root of the run directories; shared by the commands that write
 /// them. Reads as the path itself.
 #[derive(Args, Debug, Clone)]
-pub struct RunsDirArgs {
+pub(crate) struct RunsDirArgs {
     /// Root directory of run directories.
     #[arg(long, env = "IMDB_RNN_RUNS", default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -252,20 +252,20 @@ impl Deref for RunsDirArgs {
 /// `--json`, the one spelling of "machine-readable output on stdout" (`summary --format
 /// json` is its alias). A command says what its JSON holds with `mut_arg("json", ..)`.
 #[derive(Args, Debug, Clone, Copy, Default)]
-pub struct JsonArgs {
+pub(crate) struct JsonArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
-pub struct InfoArgs {
+pub(crate) struct InfoArgs {
     #[command(flatten)]
     pub output: JsonArgs,
 }
 
 #[derive(Args, Debug)]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// What to fetch: imdb, glove-wiki-gigaword-50, -100, -200 or -300 [default: imdb].
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
@@ -274,7 +274,7 @@ pub struct FetchArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct DataArgs {
+pub(crate) struct DataArgs {
     #[command(flatten)]
     pub source: DataSource,
     /// GloVe vectors to report coverage for: a path, a URL or a gensim name.
@@ -295,7 +295,7 @@ pub struct DataArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print summary.json on stdout at the end (for scripts)")))]
-pub struct TrainCmdArgs {
+pub(crate) struct TrainCmdArgs {
     #[command(flatten)]
     pub train: TrainArgs,
     /// Read options from a TOML file (keys are these flags' names); flags win.
@@ -316,7 +316,7 @@ pub struct TrainCmdArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Run directory written by `imdb-rnn train`. Repeated (`--run A --run B ...`), the
     /// runs are scored as one ensemble (their P(positive) averaged) on the first run's
     /// test split, each run also alone on the same reviews; they must share one
@@ -337,7 +337,7 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print JSON lines instead of text")))]
-pub struct PredictArgs {
+pub(crate) struct PredictArgs {
     /// Run directory written by `imdb-rnn train`. Repeated (`--run A --run B ...`), the
     /// runs classify as one ensemble: P(positive) is the mean of theirs (and --json
     /// gives no logit); they must share one vocabulary, --max-len and --truncate.
@@ -353,7 +353,7 @@ pub struct PredictArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Run directory written by `imdb-rnn train`.
     pub run: PathBuf,
     /// The safetensors file to write (`embedding.weight`, `rnn.weight_ih_l0`, ...,
@@ -368,7 +368,7 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug)]
 #[command(mut_arg("json", |a| a.help("Print one JSON object per review: the prediction, the method, the completeness check and every token's attribution")))]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// Run directory written by `imdb-rnn train`.
     #[arg(long)]
     pub run: PathBuf,
@@ -405,7 +405,7 @@ pub struct ExplainArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct EmbedArgs {
+pub(crate) struct EmbedArgs {
     /// Words to look up (read as the course's tokenizer reads them: lowercase, letters and digits).
     #[arg(required = true, value_name = "WORD")]
     pub words: Vec<String>,
@@ -428,12 +428,12 @@ pub struct EmbedArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Directory for the pages (created if missing); without it, imdb-rnn.1 goes to stdout.
     /// Read one with `man -l DIR/imdb-rnn-train.1`, or install DIR under a MANPATH's man1/.
     #[arg(long, value_name = "DIR")]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// What the CPU does with subnormal floats (|x| < 1.2e-38 in f32).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Denormals {
+pub(crate) enum Denormals {
     /// Flush them to zero, inputs and results (x86 MXCSR FTZ+DAZ, aarch64 FPCR.FZ): fast.
     #[default]
     Flush,
@@ -27,7 +27,7 @@ pub enum Denormals {
 }
 
 impl Denormals {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Denormals::Flush => "flush",
             Denormals::Keep => "keep",
@@ -44,7 +44,7 @@ impl Denormals {
 /// short spin on an Intel Xeon (BENCHMARKS.md, "CPU throughput"). Spinning only hurts
 /// when more threads than cores compute at once; the project's own parallel launchers
 /// avoid that by giving each worker its share of the cores (`sweep::jobs`), and
-/// [`note_other_trainings`] tells a user who starts trainings side by side by hand.
+/// `note_other_trainings` tells a user who starts trainings side by side by hand.
 ///
 /// # Safety
 /// Call only from the `.preinit_array` hook.
@@ -54,7 +54,7 @@ pub unsafe fn at_process_start() {
 
 /// What a run computed with, recorded in its config.json.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct CpuRuntime {
+pub(crate) struct CpuRuntime {
     pub denormals: Denormals,
     /// [`probe_flushes`] after the settings: every libtorch CPU thread flushes (true),
     /// none does (false); absent when the threads disagree.
@@ -71,7 +71,7 @@ pub struct CpuRuntime {
 /// Puts the calling thread and its libtorch thread team in `denormals` mode with
 /// `threads` threads (libtorch's default when `None`), checks with [`probe_flushes`], and
 /// warns on stderr when the threads do not compute as asked.
-pub fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
+pub(crate) fn configure(denormals: Denormals, threads: Option<usize>) -> CpuRuntime {
     match threads {
         Some(n) => tch::set_num_threads(n as i32),
         None => note_other_trainings(),
@@ -118,18 +118,18 @@ fn note_other_trainings() {
 }
 
 /// The cores this process may use (its affinity and cgroup quota), at least one.
-pub fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// The CPU threads each of `processes` processes sharing the cores gets, at least one.
-pub fn share_of_cores(processes: usize) -> usize {
+pub(crate) fn share_of_cores(processes: usize) -> usize {
     (cores() / processes.max(1)).max(1)
 }
 
 /// How many other imdb-rnn processes hold a lock on this machine (a run directory's,
 /// taken for as long as it trains): read from /proc/locks, 0 where there is none.
-pub fn other_trainings() -> usize {
+pub(crate) fn other_trainings() -> usize {
     let Ok(locks) = std::fs::read_to_string("/proc/locks") else { return 0 };
     let is_imdb_rnn = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "imdb-rnn");
     flock_holders(&locks, std::process::id()).into_iter().filter(|&pid| is_imdb_rnn(pid)).count()
@@ -151,7 +151,7 @@ fn flock_holders(locks: &str, me: u32) -> std::collections::BTreeSet<u32> {
 
 impl CpuRuntime {
     /// The settings in force on the calling thread, `denormals` being what was asked.
-    pub fn now(denormals: Denormals) -> CpuRuntime {
+    pub(crate) fn now(denormals: Denormals) -> CpuRuntime {
         CpuRuntime {
             denormals,
             denormals_flushed: probe_flushes(),
@@ -164,7 +164,7 @@ impl CpuRuntime {
 
 /// Sets `mode` on the calling thread and on every thread of its libtorch OpenMP team.
 /// Returns how many threads were set (1 when no OpenMP runtime is reachable).
-pub fn set_denormals(mode: Denormals) -> usize {
+pub(crate) fn set_denormals(mode: Denormals) -> usize {
     set_this_thread(mode);
     match gomp_parallel() {
         Some(parallel) => {
@@ -181,7 +181,7 @@ pub fn set_denormals(mode: Denormals) -> usize {
 }
 
 /// The mode the calling thread computes in now, read from its control register.
-pub fn current() -> Denormals {
+pub(crate) fn current() -> Denormals {
     if flush_bits_set() {
         Denormals::Flush
     } else {
@@ -193,7 +193,7 @@ pub fn current() -> Denormals {
 /// 2^20 floats, enough for libtorch to split the work over its whole OpenMP team, into
 /// the subnormal range. `true`: every result is 0; `false`: every result is subnormal;
 /// a mix (some threads flushing) is `None`.
-pub fn probe_flushes() -> Option<bool> {
+pub(crate) fn probe_flushes() -> Option<bool> {
     let _guard = tch::no_grad_guard();
     // 1e-20 * 1e-20 = 1e-40: subnormal in f32.
     let x = tch::Tensor::full([1 << 20], 1e-20, (tch::Kind::Float, tch::Device::Cpu));
@@ -232,16 +232,16 @@ fn gomp_parallel() -> Option<GompParallel> {
 #[cfg(target_arch = "x86_64")]
 mod reg {
     /// MXCSR bits: FTZ (flush results to zero) and DAZ (read subnormal inputs as zero).
-    pub const FLUSH: u32 = (1 << 15) | (1 << 6);
+    pub(super) const FLUSH: u32 = (1 << 15) | (1 << 6);
 
-    pub fn get() -> u32 {
+    pub(super) fn get() -> u32 {
         let mut v: u32 = 0;
         // SAFETY: stmxcsr stores the 32-bit MXCSR to the given address.
         unsafe { core::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
         v
     }
 
-    pub fn set(v: u32) {
+    pub(super) fn set(v: u32) {
         // SAFETY: ldmxcsr loads MXCSR; only the FTZ/DAZ bits are changed by callers.
         unsafe { core::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
     }
@@ -250,16 +250,16 @@ mod reg {
 #[cfg(target_arch = "aarch64")]
 mod reg {
     /// FPCR.FZ: flush subnormal inputs and results to zero.
-    pub const FLUSH: u64 = 1 << 24;
+    pub(super) const FLUSH: u64 = 1 << 24;
 
-    pub fn get() -> u64 {
+    pub(super) fn get() -> u64 {
         let v: u64;
         // SAFETY: reading FPCR has no side effect.
         unsafe { core::arch::asm!("mrs {}, fpcr", out(reg) v, options(nomem, nostack)) };
         v
     }
 
-    pub fn set(v: u64) {
+    pub(super) fn set(v: u64) {
         // SAFETY: writing FPCR; callers change only the FZ bit.
         unsafe { core::arch::asm!("msr fpcr, {}", in(reg) v, options(nomem, nostack)) };
     }

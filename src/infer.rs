@@ -1,14 +1,14 @@
 //! A trained run put to use: its vocabulary and weights loaded from the run directory,
 //! reviews classified, its test split scored (the metrics are [`crate::report::eval`]'s).
-pub mod ensemble;
-pub mod explain;
-pub mod explain_view;
-pub mod export;
+pub(crate) mod ensemble;
+pub(crate) mod explain;
+pub(crate) mod explain_view;
+pub(crate) mod export;
 
 use crate::data::prepare::{encode_text, EncodedSplit};
 use crate::data::vocab::Vocab;
 use crate::model::Classifier;
-pub use crate::report::eval::TestScores;
+pub(crate) use crate::report::eval::TestScores;
 use crate::train::batches::Batch;
 use crate::train::config::parse_device;
 use crate::train::run::{RunDir, RunRecord};
@@ -19,7 +19,7 @@ use std::path::Path;
 use tch::Tensor;
 
 /// A run's configuration, vocabulary and model, and which weights file was loaded.
-pub struct LoadedRun {
+pub(crate) struct LoadedRun {
     pub record: RunRecord,
     pub vocab: Vocab,
     pub model: Classifier,
@@ -29,7 +29,7 @@ pub struct LoadedRun {
 
 /// Loads a run's vocabulary and model (final weights, or best.ot). A run without
 /// model.ot (not finished) uses its last checkpoint, and says so on stderr.
-pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
+pub(crate) fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
     let paths = RunDir::new(dir);
     let record = paths.read_config()?;
     let vocab: Vocab = serde_json::from_slice(&std::fs::read(paths.vocab()).with_context(|| format!("cannot read {}", paths.vocab().display()))?)
@@ -62,7 +62,7 @@ pub fn load_run(dir: &Path, device: &str, best: bool) -> Result<LoadedRun> {
 
 /// Where to read a run's test reviews again: `source` as given, its IMDB archive the
 /// one the run recorded unless `--imdb` names another; quiet, as scoring prints no progress.
-pub fn recorded_source(dir: &Path, record: &RunRecord, source: &crate::data::source::DataSource) -> Result<crate::data::source::DataSource> {
+pub(crate) fn recorded_source(dir: &Path, record: &RunRecord, source: &crate::data::source::DataSource) -> Result<crate::data::source::DataSource> {
     let mut source = source.clone();
     if source.imdb.is_none() {
         source.imdb = recorded_data(dir, record, "imdb")?;
@@ -74,7 +74,7 @@ pub fn recorded_source(dir: &Path, record: &RunRecord, source: &crate::data::sou
 /// The `--imdb` (`role` `imdb`) or `--glove` (`glove`) value a run recorded, for a
 /// command that reads the run's data again without the flag; refused in one line, naming
 /// the run and the flag, when it is a file that is no longer where it was.
-pub fn recorded_data(dir: &Path, record: &RunRecord, role: &str) -> Result<Option<String>> {
+pub(crate) fn recorded_data(dir: &Path, record: &RunRecord, role: &str) -> Result<Option<String>> {
     let (value, flag, what) = match role {
         "imdb" => (Some(record.archive.as_str()), "--imdb", "IMDB archive"),
         _ => (record.config.glove.as_deref(), "--glove", "GloVe file"),
@@ -91,7 +91,7 @@ pub fn recorded_data(dir: &Path, record: &RunRecord, role: &str) -> Result<Optio
 
 /// The one warning for the reviews without words (empty or punctuation only), by their
 /// 1-based number in the input; `None` when there are none.
-pub fn no_words_warning(numbers: &[usize]) -> Option<String> {
+pub(crate) fn no_words_warning(numbers: &[usize]) -> Option<String> {
     const SHOWN: usize = 5;
     let (first, rest) = numbers.split_at(numbers.len().min(SHOWN));
     let list = first.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
@@ -107,7 +107,7 @@ pub fn no_words_warning(numbers: &[usize]) -> Option<String> {
 
 /// Reviews, one per line of `input`. A line that is not valid UTF-8 is decoded with
 /// its bad bytes replaced (and named on stderr) instead of rejecting the whole input.
-pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
+pub(crate) fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for (i, line) in input.split(b'\n').enumerate() {
         let mut line = line.context("cannot read stdin")?;
@@ -128,7 +128,7 @@ pub fn read_review_lines(input: impl BufRead) -> Result<Vec<String>> {
 
 /// One review classified, as `predict --json` prints it.
 #[derive(Serialize)]
-pub struct Prediction<'a> {
+pub(crate) struct Prediction<'a> {
     pub text: &'a str,
     pub probability_positive: f64,
     /// The model's output before the sigmoid; absent for an ensemble, whose probability
@@ -142,18 +142,18 @@ pub struct Prediction<'a> {
 
 impl<'a> Prediction<'a> {
     /// Labelled positive above probability 0.5.
-    pub fn new(text: &'a str, probability_positive: f64, logit: Option<f64>, tokens: u32) -> Prediction<'a> {
+    pub(crate) fn new(text: &'a str, probability_positive: f64, logit: Option<f64>, tokens: u32) -> Prediction<'a> {
         let label = if probability_positive > 0.5 { "positive" } else { "negative" };
         Prediction { text, probability_positive, logit, label, tokens }
     }
 }
 
 /// Reviews classified per call: bounds the memory of one forward pass however long stdin is.
-pub const CLASSIFY_CHUNK: usize = 256;
+pub(crate) const CLASSIFY_CHUNK: usize = 256;
 
 /// Classifies `texts` with the run's own encoding; a review without words gets
 /// `tokens` 0 (its probability reflects the model, not the review).
-pub fn classify<'t>(run: &LoadedRun, texts: &'t [String]) -> Result<Vec<Prediction<'t>>> {
+pub(crate) fn classify<'t>(run: &LoadedRun, texts: &'t [String]) -> Result<Vec<Prediction<'t>>> {
     let LoadedRun { record, vocab, model, .. } = run;
     let max_len = record.config.encode.max_len;
     let _guard = tch::no_grad_guard();

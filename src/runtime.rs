@@ -4,7 +4,7 @@ use crate::fetch;
 use serde::Serialize;
 
 #[derive(Serialize)]
-pub struct Info {
+pub(crate) struct Info {
     pub imdb_rnn: &'static str,
     pub git: &'static str,
     pub libtorch: &'static str,
@@ -20,13 +20,13 @@ pub struct Info {
 }
 
 #[derive(Serialize)]
-pub struct CachedFile {
+pub(crate) struct CachedFile {
     pub path: String,
     pub bytes: u64,
 }
 
 impl Info {
-    pub fn gather() -> Info {
+    pub(crate) fn gather() -> Info {
         let cuda = tch::Cuda::is_available();
         let cudnn = cuda && tch::Cuda::cudnn_is_available();
         let home = fetch::data_home();

@@ -6,14 +6,14 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename, so
 /// readers see either the old file or the complete new one, never a partial one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, true)
 }
 
 /// [`write_atomic`], with the fsync before the rename optional: without it a power cut
 /// may leave the renamed file incomplete, which only files that verify themselves (a
 /// checksummed cache) can afford.
-pub fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+pub(crate) fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     stage(path, bytes, sync)?.commit()
 }
 
@@ -23,14 +23,14 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
 /// its state) consistent when the disk fills up.
 ///
 /// [`commit`]: Staged::commit
-pub struct Staged {
+pub(crate) struct Staged {
     tmp: std::path::PathBuf,
     path: std::path::PathBuf,
     committed: bool,
 }
 
 impl Staged {
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
         self.committed = true;
         Ok(())
@@ -46,7 +46,7 @@ impl Drop for Staged {
 }
 
 /// Writes `bytes` under a temp name beside `path` (see [`Staged`]).
-pub fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<Staged> {
+pub(crate) fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<Staged> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -66,7 +66,7 @@ pub fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<Staged> {
 /// Removes the temp files (`.NAME.tmpPID`, see [`stage`]) in `dir` left by processes
 /// that no longer run (killed mid-write), so they do not pile up (an 8 MB cache temp
 /// each). Best effort; a live process's temp files are left alone.
-pub fn remove_stale_temp_files(dir: &Path) {
+pub(crate) fn remove_stale_temp_files(dir: &Path) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = temp_file_pid(&name) else { continue };
@@ -77,7 +77,7 @@ pub fn remove_stale_temp_files(dir: &Path) {
 }
 
 /// The process id in a temp file name `.NAME.tmpPID` (or `.NAME.tmpPID.png`).
-pub fn temp_file_pid(name: &str) -> Option<u32> {
+pub(crate) fn temp_file_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix('.')?;
     let (_, tail) = rest.rsplit_once(".tmp")?;
     tail.strip_suffix(".png").unwrap_or(tail).parse().ok()
@@ -88,12 +88,12 @@ pub fn temp_file_pid(name: &str) -> Option<u32> {
 /// serialises into memory: its own file writer throws from a destructor when the disk
 /// is full, which aborts the process (`terminate ... c10::Error`), so the file is
 /// written here, where a full disk is an ordinary error naming the file.
-pub fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<()> {
+pub(crate) fn save_tensors_atomic<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<()> {
     stage_tensors(named, path)?.commit()
 }
 
 /// [`save_tensors_atomic`], staged (see [`Staged`]).
-pub fn stage_tensors<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<Staged> {
+pub(crate) fn stage_tensors<T: AsRef<tch::Tensor>>(named: &[(String, T)], path: &Path) -> Result<Staged> {
     let buffer = SharedBuffer::default();
     tch::Tensor::save_multi_to_stream(named, buffer.clone())
         .map_err(|e| anyhow::anyhow!("{}", first_line(&e.to_string())))
@@ -118,13 +118,13 @@ impl Write for SharedBuffer {
 }
 
 /// A libtorch error as its first line, about `path` (the rest is C++ stack frames).
-pub fn torch_error(e: tch::TchError, path: &Path) -> anyhow::Error {
+pub(crate) fn torch_error(e: tch::TchError, path: &Path) -> anyhow::Error {
     anyhow::anyhow!("cannot read {}: {}", path.display(), first_line(&e.to_string()))
 }
 
 /// The first line of a libtorch error, whose message goes on with ~20 lines of C++
 /// stack frames.
-pub fn first_line(message: &str) -> &str {
+pub(crate) fn first_line(message: &str) -> &str {
     message.lines().find(|l| !l.trim().is_empty()).unwrap_or(message).trim_end()
 }
 
@@ -143,7 +143,7 @@ impl std::error::Error for StdoutClosed {}
 
 /// Writes `bytes` to stdout. A closed pipe becomes [`StdoutClosed`]; other errors say
 /// it was stdout. (`println!` panics instead, exit 101.)
-pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -152,14 +152,14 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// `println!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+/// `println!` through `util::write_stdout`; returns early (`?`) when stdout is gone.
 #[macro_export]
 macro_rules! outln {
     () => { $crate::util::write_stdout(b"\n")? };
     ($($arg:tt)*) => { $crate::util::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())? };
 }
 
-/// `print!` through [`write_stdout`]; returns early (`?`) when stdout is gone.
+/// `print!` through `util::write_stdout`; returns early (`?`) when stdout is gone.
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => { $crate::util::write_stdout(format!($($arg)*).as_bytes())? };
@@ -179,19 +179,19 @@ macro_rules! errln {
 /// SplitMix64: tiny, fast, and its stream never changes with a dependency upgrade, so a
 /// seed means the same shuffles and subsets in every version of imdb-rnn.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x5851_F42D_4C95_7F2D)
     }
     /// A generator for a named sub-stream (e.g. one per epoch) of `seed`.
-    pub fn derive(seed: u64, stream: u64) -> Rng {
+    pub(crate) fn derive(seed: u64, stream: u64) -> Rng {
         let mut r = Rng::new(seed.wrapping_add(stream.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
         r.next_u64();
         r
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -199,17 +199,17 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in `0..n` (n > 0), without modulo bias worth caring about for n < 2^32.
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
     /// Fisher-Yates shuffle.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i + 1);
             items.swap(i, j);
         }
     }
-    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+    pub(crate) fn permutation(&mut self, n: usize) -> Vec<usize> {
         let mut p: Vec<usize> = (0..n).collect();
         self.shuffle(&mut p);
         p
@@ -217,7 +217,7 @@ impl Rng {
 }
 
 /// Bytes as "12.3 MB".
-pub fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     let units = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut u = 0;

@@ -1,7 +1,6 @@
 //! The model against PyTorch's conventions and against independent computations.
-use imdb_rnn::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
-use imdb_rnn::model::{Classifier, EmbeddingMode, ModelConfig, Readout};
-use imdb_rnn::train::grads;
+use imdb_rnn::grads;
+use imdb_rnn::{Cell, Classifier, EmbeddingMode, ModelConfig, Nonlinearity, Readout, RecurrentConfig};
 use tch::{Device, Kind, Tensor};
 
 fn config(cell: Cell, layers: i64, bidirectional: bool, readout: Readout) -> ModelConfig {
@@ -301,7 +300,7 @@ fn bidirectional_readouts_ignore_trailing_pads_at_every_depth() {
 
 #[test]
 fn the_reversal_within_length_reverses_real_tokens_and_keeps_pads_in_place() {
-    use imdb_rnn::model::recurrent::{gather_time, reversal_within_length};
+    use imdb_rnn::{gather_time, reversal_within_length};
     let index = reversal_within_length(&Tensor::from_slice(&[3i64, 5, 1]), 5);
     let got = Vec::<i64>::try_from(index.reshape([-1])).unwrap();
     assert_eq!(got, vec![2, 1, 0, 3, 4, 4, 3, 2, 1, 0, 0, 1, 2, 3, 4]);

@@ -4,19 +4,13 @@
 mod common;
 
 use clap::Parser;
-use imdb_rnn::cli::{Cli, Command};
-use imdb_rnn::exit::Exit;
-use imdb_rnn::train::config::resolve_calls;
+use imdb_rnn::{resolve_calls, Cli, Exit};
 use std::path::Path;
 
 /// Runs `imdb-rnn ARGS` in this process.
 fn imdb_rnn(args: &[&str]) -> Exit {
     let cli = Cli::try_parse_from(std::iter::once("imdb-rnn").chain(args.iter().copied())).unwrap();
-    match cli.command {
-        Command::Train(a) => imdb_rnn::cmd::train::run(&a).unwrap(),
-        Command::Sweep(a) => imdb_rnn::cmd::sweep::run(&a).unwrap(),
-        _ => unreachable!("only train and sweep are counted here"),
-    }
+    imdb_rnn::run(cli).unwrap()
 }
 
 fn text(p: &Path) -> &str {

@@ -3,9 +3,8 @@
 //! for every cell and readout. (Run by the venv's python, which scripts/env.sh puts first
 //! on PATH.)
 mod common;
-use imdb_rnn::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
-use imdb_rnn::model::{Classifier, EmbeddingMode, ModelConfig, Readout};
-use imdb_rnn::train::adam::Adam;
+use imdb_rnn::Adam;
+use imdb_rnn::{Cell, Classifier, EmbeddingMode, ModelConfig, Nonlinearity, Readout, RecurrentConfig};
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 

@@ -1,7 +1,7 @@
 //! The tokenizer against the course's Python, run for real:
 //! `re.sub(r'[^a-z0-9\s]', '', text.lower()).split()` (Python 3, str semantics).
 mod common;
-use imdb_rnn::data::tokenize::tokenize;
+use imdb_rnn::tokenize;
 
 /// Tokenizes `texts` with Python 3; the texts travel as JSON on stdin, so no quoting.
 fn python_tokenize(texts: &[String]) -> Vec<Vec<String>> {

@@ -7,7 +7,7 @@ use crate::sweep::grid::parse_shard;
 use crate::train::config::run_dir;
 use anyhow::{bail, Result};
 
-pub fn run(args: &CourseArgs) -> Result<Exit> {
+pub(crate) fn run(args: &CourseArgs) -> Result<Exit> {
     crate::course::run(&request(args)?)
 }
 

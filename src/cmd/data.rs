@@ -5,7 +5,7 @@ use crate::data::report::{DataReport, GloveReport};
 use crate::fetch::{self, Source};
 use anyhow::{bail, Result};
 
-pub fn fetch(args: &FetchArgs) -> Result<()> {
+pub(crate) fn fetch(args: &FetchArgs) -> Result<()> {
     let home = fetch::data_home();
     let names = if args.names.is_empty() { vec!["imdb".to_string()] } else { args.names.clone() };
     for name in &names {
@@ -21,7 +21,7 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn data(args: &DataArgs) -> Result<()> {
+pub(crate) fn data(args: &DataArgs) -> Result<()> {
     if args.vocab_size == 0 {
         bail!("--vocab-size must be at least 1");
     }

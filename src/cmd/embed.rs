@@ -27,7 +27,7 @@ struct VectorReport {
     nearest: Vec<Neighbour>,
 }
 
-pub fn run(args: &EmbedArgs) -> Result<()> {
+pub(crate) fn run(args: &EmbedArgs) -> Result<()> {
     if args.run.is_none() && args.glove.is_none() {
         bail!("embed needs --run DIR (a trained run's learned embedding) or --glove PATH|NAME (pre-trained vectors), or both");
     }

@@ -7,7 +7,7 @@ use crate::infer::{load_run, no_words_warning, read_review_lines, recorded_sourc
 use anyhow::Result;
 use std::io::IsTerminal;
 
-pub fn run(args: &ExplainArgs) -> Result<()> {
+pub(crate) fn run(args: &ExplainArgs) -> Result<()> {
     if let Some(page) = &args.html {
         crate::destination::check_output_file("--html", page)?;
     }

@@ -5,7 +5,7 @@ use crate::infer::export::{export, ExportFiles};
 use crate::infer::load_run;
 use anyhow::Result;
 
-pub fn run(args: &ExportArgs) -> Result<()> {
+pub(crate) fn run(args: &ExportArgs) -> Result<()> {
     let files = ExportFiles::beside(&args.out);
     for path in files.all() {
         check_output_file("--out", path)?;

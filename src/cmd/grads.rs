@@ -3,14 +3,14 @@ use super::DataCache;
 use crate::cli::GradsArgs;
 use crate::exit::Exit;
 use crate::sweep::grads::{check_cells, parse_depths, run_study, study_figures, study_points, write_grads_by_depth};
-pub use crate::sweep::grads::{is_study, redraw_study};
+pub(crate) use crate::sweep::grads::{is_study, redraw_study};
 use crate::sweep::jobs::launch_workers_if_asked;
 use crate::sweep::point::refuse_changed_options;
 use crate::train::config::run_dir;
 use crate::train::signal::StopFlags;
 use anyhow::{bail, Result};
 
-pub fn run(args: &GradsArgs) -> Result<Exit> {
+pub(crate) fn run(args: &GradsArgs) -> Result<Exit> {
     check_cells(&args.cells)?;
     let cells = args.cells.clone();
     let depths = parse_depths(&args.depth)?;

@@ -3,7 +3,7 @@ use crate::cli::InfoArgs;
 use crate::runtime::Info;
 use anyhow::Result;
 
-pub fn run(args: &InfoArgs) -> Result<()> {
+pub(crate) fn run(args: &InfoArgs) -> Result<()> {
     let info = Info::gather();
     if args.output.json {
         crate::outln!("{}", serde_json::to_string_pretty(&info)?);

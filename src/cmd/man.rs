@@ -4,7 +4,7 @@ use crate::util::write_atomic;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-pub fn run(args: &ManArgs) -> Result<()> {
+pub(crate) fn run(args: &ManArgs) -> Result<()> {
     let cmd = Cli::command();
     let Some(dir) = &args.out else {
         let page = render(cmd)?;

@@ -6,7 +6,7 @@ use crate::report::{html, plots};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-pub fn plot(args: &PlotArgs) -> Result<()> {
+pub(crate) fn plot(args: &PlotArgs) -> Result<()> {
     if args.runs.len() > 1 {
         check_output_file("--overlay", &args.overlay)?;
     }
@@ -27,7 +27,7 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn report(args: &ReportArgs) -> Result<()> {
+pub(crate) fn report(args: &ReportArgs) -> Result<()> {
     check_output_file("--out", &args.out)?;
     let figures = html::write_report(&args.root, &args.out)?;
     if args.output.json {

@@ -6,7 +6,7 @@ use crate::infer::{no_words_warning, read_review_lines, recorded_source, CLASSIF
 use crate::report::eval::{EvalReport, MemberScore};
 use anyhow::Result;
 
-pub fn predict(args: &PredictArgs) -> Result<()> {
+pub(crate) fn predict(args: &PredictArgs) -> Result<()> {
     let ensemble = Ensemble::load(&args.run, &args.device, false)?;
     let texts: Vec<String> = if args.texts.is_empty() { read_review_lines(std::io::stdin().lock())? } else { args.texts.clone() };
     let mut without_words = Vec::new();
@@ -28,7 +28,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn eval(args: &EvalArgs) -> Result<()> {
+pub(crate) fn eval(args: &EvalArgs) -> Result<()> {
     let ensemble = Ensemble::load(&args.run, &args.device, args.best)?;
     let (first_dir, first) = (&args.run[0], ensemble.first());
     let source = recorded_source(first_dir, &first.record, &args.source)?;

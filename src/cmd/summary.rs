@@ -6,7 +6,7 @@ use crate::report::summary::SummaryFormat;
 use crate::report::summary::{find_failed_without_config, find_runs, render, rows, select};
 use anyhow::{bail, Result};
 
-pub fn run(args: &SummaryArgs) -> Result<()> {
+pub(crate) fn run(args: &SummaryArgs) -> Result<()> {
     let (runs, same) = distinct_runs(find_runs(&args.root)?);
     for (dir, kept) in &same {
         crate::errln!("imdb-rnn: note: {} has the same configuration as {}; counted once", dir.display(), kept.display());

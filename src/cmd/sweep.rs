@@ -12,7 +12,7 @@ use crate::train::config::TrainArgs;
 use crate::train::signal::StopFlags;
 use anyhow::Result;
 
-pub fn run(args: &SweepArgs) -> Result<Exit> {
+pub(crate) fn run(args: &SweepArgs) -> Result<Exit> {
     let root = crate::train::config::run_dir(&args.runs_dir, &args.name)?;
     let (mut base, mut grid) = match &args.config {
         Some(path) => read_sweep_file(path)?,

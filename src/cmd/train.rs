@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use std::path::Path;
 
 /// Merges `--config` and flags, then validates.
-pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
+pub(crate) fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
     let base = match &args.config {
         Some(p) => TrainArgs::from_toml_file(p)?,
         None => TrainArgs::default(),
@@ -20,7 +20,7 @@ pub fn resolve_args(args: &TrainCmdArgs) -> Result<TrainArgs> {
     Ok(base.overlay(&args.train))
 }
 
-pub fn run(args: &TrainCmdArgs) -> Result<Exit> {
+pub(crate) fn run(args: &TrainCmdArgs) -> Result<Exit> {
     let targs = resolve_args(args)?;
     // Everything that needs no data is checked before any work; the GloVe file, found
     // next, only sets the embedding size.
@@ -78,7 +78,7 @@ fn warn_unused_glove(args: &TrainArgs) {
 }
 
 /// Prints the end of a run and maps it to an exit status.
-pub fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<Exit> {
+pub(crate) fn report_outcome(outcome: Outcome, dir: &Path, json: bool) -> Result<Exit> {
     match outcome {
         Outcome::Finished(summary) => {
             if json {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// One piece of a section.
 #[derive(Debug, Clone)]
-pub enum Block {
+pub(crate) enum Block {
     Paragraph(String),
     Table {
         header: Vec<String>,
@@ -33,7 +33,7 @@ pub enum Block {
 
 /// One section of the report.
 #[derive(Debug, Clone)]
-pub struct Part {
+pub(crate) struct Part {
     pub id: String,
     pub title: String,
     /// The section's one-line finding, as the statistics rule judged it (for the summary
@@ -43,32 +43,32 @@ pub struct Part {
 }
 
 impl Part {
-    pub fn new(id: &str, title: &str) -> Part {
+    pub(crate) fn new(id: &str, title: &str) -> Part {
         Part { id: id.into(), title: title.into(), finding: None, blocks: Vec::new() }
     }
     /// Sets the line the report's "Findings" summary shows for this section.
-    pub fn finding(&mut self, text: impl Into<String>) {
+    pub(crate) fn finding(&mut self, text: impl Into<String>) {
         self.finding = Some(text.into());
     }
-    pub fn say(&mut self, text: impl Into<String>) {
+    pub(crate) fn say(&mut self, text: impl Into<String>) {
         self.blocks.push(Block::Paragraph(text.into()));
     }
-    pub fn table(&mut self, header: &[&str], rows: Vec<Vec<String>>) {
+    pub(crate) fn table(&mut self, header: &[&str], rows: Vec<Vec<String>>) {
         self.blocks.push(Block::Table { header: header.iter().map(|h| h.to_string()).collect(), rows });
     }
-    pub fn figure(&mut self, file: PathBuf, caption: impl Into<String>) {
+    pub(crate) fn figure(&mut self, file: PathBuf, caption: impl Into<String>) {
         self.blocks.push(Block::Figure { file, caption: caption.into() });
     }
-    pub fn commands(&mut self, lines: Vec<String>) {
+    pub(crate) fn commands(&mut self, lines: Vec<String>) {
         self.blocks.push(Block::Commands(lines));
     }
-    pub fn review(&mut self, heading: impl Into<String>, spans: String, text: String) {
+    pub(crate) fn review(&mut self, heading: impl Into<String>, spans: String, text: String) {
         self.blocks.push(Block::Review { heading: heading.into(), spans, text });
     }
 }
 
 /// The whole report.
-pub struct Doc {
+pub(crate) struct Doc {
     pub title: String,
     pub intro: Vec<String>,
     pub parts: Vec<Part>,
@@ -100,7 +100,7 @@ fn inline_html(s: &str) -> String {
 }
 
 impl Doc {
-    pub fn html(&self, figures: &Path) -> Result<String> {
+    pub(crate) fn html(&self, figures: &Path) -> Result<String> {
         let mut h = String::new();
         let _ = write!(
             h,
@@ -154,7 +154,7 @@ impl Doc {
     }
 
     /// Markdown; figures are linked as `figures_link/<file>`.
-    pub fn markdown(&self, figures_link: &str) -> String {
+    pub(crate) fn markdown(&self, figures_link: &str) -> String {
         let mut m = format!("# {}\n\n", self.title);
         for p in &self.intro {
             let _ = write!(m, "{p}\n\n");

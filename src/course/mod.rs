@@ -2,11 +2,11 @@
 //! sections need ([`plan`]), runs them on the sweep machinery (resumable, shardable, data
 //! prepared once), reads them back ([`results`]) and writes one report by question
 //! ([`chapters`]) as self-contained HTML and a Markdown twin ([`doc`]).
-pub mod chapters;
-pub mod doc;
-pub mod plan;
-pub mod results;
-pub mod sections;
+pub(crate) mod chapters;
+pub(crate) mod doc;
+pub(crate) mod plan;
+pub(crate) mod results;
+pub(crate) mod sections;
 
 use crate::data::source::{DataCache, DataSource};
 use crate::exit::Exit;
@@ -23,7 +23,7 @@ use sections::Section;
 use std::path::{Path, PathBuf};
 
 /// A course as asked for, validated (`cmd::course` builds it from the flags).
-pub struct CourseRequest {
+pub(crate) struct CourseRequest {
     pub scale: Scale,
     /// Seeds per model, at least 1.
     pub seeds: u64,
@@ -43,13 +43,13 @@ pub struct CourseRequest {
 }
 
 /// Where the Markdown twin and the figures go: `course.html` -> `course.md`, `course_files/`.
-pub fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
+pub(crate) fn companions(out: &Path) -> Result<(PathBuf, PathBuf)> {
     let stem = out.file_stem().filter(|s| !s.is_empty()).with_context(|| format!("--out {}: expected a file name such as course.html", out.display()))?;
     let stem = stem.to_string_lossy();
     Ok((out.with_file_name(format!("{stem}.md")), out.with_file_name(format!("{stem}_files"))))
 }
 
-pub fn run(args: &CourseRequest) -> Result<Exit> {
+pub(crate) fn run(args: &CourseRequest) -> Result<Exit> {
     let (sections, seeds, root) = (&args.sections, args.seeds, &args.root);
     let (markdown, figures) = companions(&args.out)?;
     crate::destination::check_report_files(&args.out, &markdown, &figures)?;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// `--scale`: the course's own settings, or smaller ones that show its findings on a CPU.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scale {
+pub(crate) enum Scale {
     /// Seconds: 200 reviews of each split, 1 epoch, a tiny model. Checks that every
     /// section runs (CI, a first try); its models answer nothing.
     Smoke,
@@ -27,7 +27,7 @@ pub enum Scale {
 }
 
 impl Scale {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Scale::Smoke => "smoke",
             Scale::Cpu => "cpu",
@@ -37,7 +37,7 @@ impl Scale {
 
     /// Seeds per model when `--seeds` is not given: enough at the default scale for the
     /// readings to tell a finding from seed noise.
-    pub fn default_seeds(self) -> u64 {
+    pub(crate) fn default_seeds(self) -> u64 {
         match self {
             Scale::Cpu => 3,
             Scale::Smoke | Scale::Full => 1,
@@ -47,7 +47,7 @@ impl Scale {
     /// GloVe when `--glove` is not given: the course's 100-d vectors at full scale; the
     /// 50-d ones at the smaller scales, the size of their random embedding, so that Q7-Q8
     /// changes only the vectors (and a user offline needs the smaller file).
-    pub fn default_glove(self) -> &'static str {
+    pub(crate) fn default_glove(self) -> &'static str {
         match self {
             Scale::Full => defaults::GLOVE,
             Scale::Cpu | Scale::Smoke => "glove-wiki-gigaword-50",
@@ -56,7 +56,7 @@ impl Scale {
 
     /// The train options every run of the course shares at this scale: the course's
     /// (`Full`), with the smaller scales' departures on top.
-    pub fn base(self) -> TrainArgs {
+    pub(crate) fn base(self) -> TrainArgs {
         // Every random-embedding model logs its gradients, so the gradient sections read
         // the same runs as the accuracy sections (logging does not change training).
         // The course's settings are imdb-rnn's defaults (train::defaults); set here so
@@ -97,7 +97,7 @@ impl Scale {
     }
 
     /// Depths of the RNN (Q3) and of LSTM and GRU (Q4-Q5, Q9-Q11).
-    pub fn depths(self, cell: Cell) -> Vec<i64> {
+    pub(crate) fn depths(self, cell: Cell) -> Vec<i64> {
         match (self, cell) {
             (_, Cell::Rnn) | (Scale::Full, _) => vec![1, 2, 3, 4],
             (Scale::Cpu | Scale::Smoke, _) => vec![1, 2],
@@ -106,7 +106,7 @@ impl Scale {
 
     /// What this scale changes from the course's settings, as (setting, course, here):
     /// the report names each.
-    pub fn departures(self, shared: &TrainArgs) -> Vec<(&'static str, String, String)> {
+    pub(crate) fn departures(self, shared: &TrainArgs) -> Vec<(&'static str, String, String)> {
         let (course, here) = (Scale::Full.base(), shared);
         let show = |v: Option<String>, all: &str| v.unwrap_or_else(|| all.to_string());
         let rows = [
@@ -141,10 +141,10 @@ fn thousands(n: usize) -> String {
 }
 
 /// The train options the course sets run by run; `--` flags for them are refused.
-pub const VARIED: [&str; 6] = ["cell", "layers", "emb", "readout", "batching", "seed"];
+pub(crate) const VARIED: [&str; 6] = ["cell", "layers", "emb", "readout", "batching", "seed"];
 
 /// Refuses overrides of what the plan varies, naming the flag.
-pub fn refuse_varied(over: &TrainArgs) -> Result<()> {
+pub(crate) fn refuse_varied(over: &TrainArgs) -> Result<()> {
     let set = serde_json::to_value(over)?;
     for key in VARIED {
         if set.get(key).is_some() {
@@ -157,7 +157,7 @@ pub fn refuse_varied(over: &TrainArgs) -> Result<()> {
 
 /// One model of the course, before seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Model {
+pub(crate) struct Model {
     pub cell: Cell,
     pub layers: i64,
     pub glove: bool,
@@ -168,21 +168,21 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn course(cell: Cell, layers: i64, glove: bool) -> Model {
+    pub(crate) fn course(cell: Cell, layers: i64, glove: bool) -> Model {
         Model { cell, layers, glove, readout: Readout::Final, emb_dim: None }
     }
 
     /// The course model with a random embedding of `dim`.
-    pub fn random_of_dim(cell: Cell, layers: i64, dim: i64) -> Model {
+    pub(crate) fn random_of_dim(cell: Cell, layers: i64, dim: i64) -> Model {
         Model { emb_dim: Some(dim), ..Model::course(cell, layers, false) }
     }
 
-    pub fn readout_name(self) -> &'static str {
+    pub(crate) fn readout_name(self) -> &'static str {
         self.readout.name()
     }
 
     /// The run directory's name for `seed`: `gru-l2-glove-final-s0`, `gru-l1-random50-final-s0`.
-    pub fn run_name(self, seed: u64) -> String {
+    pub(crate) fn run_name(self, seed: u64) -> String {
         let emb = match (self.glove, self.emb_dim) {
             (true, _) => "glove".to_string(),
             (false, Some(dim)) => format!("random{dim}"),
@@ -192,7 +192,7 @@ impl Model {
     }
 
     /// How the report names it: `GRU 2 layers, frozen GloVe`, `GRU 1 layer, random 50-d`.
-    pub fn label(self) -> String {
+    pub(crate) fn label(self) -> String {
         let cell = self.cell.name().to_uppercase();
         let layers = layers(self.layers);
         let emb = match (self.glove, self.emb_dim) {
@@ -203,25 +203,10 @@ impl Model {
         let readout = if self.readout == Readout::Final { String::new() } else { format!(", readout {}", self.readout_name()) };
         format!("{cell} {layers}{emb}{readout}")
     }
-
-    /// The flags that make this model out of the course's shared options.
-    pub fn flags(self) -> String {
-        let mut f = format!("--cell {} --layers {}", self.cell.name(), self.layers);
-        if self.glove {
-            f.push_str(" --emb glove-frozen");
-        }
-        if let Some(dim) = self.emb_dim {
-            f.push_str(&format!(" --emb-dim {dim}"));
-        }
-        if self.readout != Readout::Final {
-            f.push_str(&format!(" --readout {} --clip 1", self.readout_name()));
-        }
-        f
-    }
 }
 
 /// `1 layer`, `3 layers`.
-pub fn layers(n: i64) -> String {
+pub(crate) fn layers(n: i64) -> String {
     if n == 1 {
         "1 layer".into()
     } else {
@@ -230,18 +215,18 @@ pub fn layers(n: i64) -> String {
 }
 
 /// The readouts "beyond the course" sets against the course's `final`, on a 1-layer GRU.
-pub const BEYOND_READOUTS: [Readout; 2] = [Readout::Last, Readout::MeanMax];
-pub const BEYOND_CELL: Cell = Cell::Gru;
+pub(crate) const BEYOND_READOUTS: [Readout; 2] = [Readout::Last, Readout::MeanMax];
+pub(crate) const BEYOND_CELL: Cell = Cell::Gru;
 
 /// GloVe's dimension when it differs from the random embedding's (`shared`'s
 /// `--emb-dim`): Q7-Q8 then also trains a random embedding of GloVe's size, so that one
 /// comparison changes only the vectors and the other shows the size's share.
-pub fn glove_apart(shared: &TrainArgs, glove_dim: Option<i64>) -> Option<i64> {
+pub(crate) fn glove_apart(shared: &TrainArgs, glove_dim: Option<i64>) -> Option<i64> {
     glove_dim.filter(|&g| g != shared.emb_dim.unwrap_or(defaults::EMB_DIM))
 }
 
 /// The models `section` reads, at `scale`; `glove_apart` as [`glove_apart`] gives it.
-pub fn models(section: Section, scale: Scale, glove_apart: Option<i64>) -> Vec<Model> {
+pub(crate) fn models(section: Section, scale: Scale, glove_apart: Option<i64>) -> Vec<Model> {
     let cells = Cell::ALL;
     let course = Model::course;
     match section {
@@ -278,12 +263,12 @@ pub fn models(section: Section, scale: Scale, glove_apart: Option<i64>) -> Vec<M
 }
 
 /// Whether any of `sections` needs GloVe (the dictionary and the frozen embeddings).
-pub fn needs_glove(sections: &[Section]) -> bool {
+pub(crate) fn needs_glove(sections: &[Section]) -> bool {
     sections.iter().any(|s| matches!(s, Section::Dictionary | Section::Glove))
 }
 
 /// Every model the chosen sections need, once each, in the order sections first need them.
-pub fn all_models(sections: &[Section], scale: Scale, glove_apart: Option<i64>) -> Vec<Model> {
+pub(crate) fn all_models(sections: &[Section], scale: Scale, glove_apart: Option<i64>) -> Vec<Model> {
     let mut all: Vec<Model> = Vec::new();
     for m in sections.iter().flat_map(|&s| models(s, scale, glove_apart)) {
         if !all.contains(&m) {
@@ -295,7 +280,7 @@ pub fn all_models(sections: &[Section], scale: Scale, glove_apart: Option<i64>) 
 
 /// The train options of `model` with `seed`: the scale's shared options, the user's
 /// overrides on top, then what the model itself is.
-pub fn model_args(model: Model, seed: u64, shared: &TrainArgs, glove: Option<&str>) -> TrainArgs {
+pub(crate) fn model_args(model: Model, seed: u64, shared: &TrainArgs, glove: Option<&str>) -> TrainArgs {
     let mut a = shared.clone();
     a.cell = Some(model.cell);
     a.layers = Some(model.layers);
@@ -318,7 +303,7 @@ pub fn model_args(model: Model, seed: u64, shared: &TrainArgs, glove: Option<&st
 }
 
 /// The sweep points: every model for every seed, in `root/<run name>`.
-pub fn points(root: &Path, models: &[Model], seeds: u64, shared: &TrainArgs, glove: Option<&str>) -> Vec<Point> {
+pub(crate) fn points(root: &Path, models: &[Model], seeds: u64, shared: &TrainArgs, glove: Option<&str>) -> Vec<Point> {
     let mut out = Vec::new();
     for m in models {
         for seed in 0..seeds {
@@ -373,7 +358,7 @@ mod tests {
         let m = Model::random_of_dim(Cell::Lstm, 1, 50);
         let a = model_args(m, 0, &full, Some("g.txt"));
         assert_eq!((a.emb_dim, a.emb, a.glove), (Some(50), Some(EmbeddingMode::Random), None));
-        assert_eq!((m.label().as_str(), m.flags().as_str()), ("LSTM 1 layer, random 50-d", "--cell lstm --layers 1 --emb-dim 50"));
+        assert_eq!(m.label(), "LSTM 1 layer, random 50-d");
     }
 
     #[test]

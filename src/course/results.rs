@@ -2,13 +2,13 @@
 //! metrics.csv, and the mean ± std the report's tables show.
 use super::plan::Model;
 use crate::report::stats::Comparison;
-pub use crate::report::stats::Stat;
+pub(crate) use crate::report::stats::Stat;
 use crate::train::run::{read_metrics, EpochMetrics, RunDir, Summary};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
 /// One finished run.
-pub struct Run {
+pub(crate) struct Run {
     pub dir: PathBuf,
     pub summary: Summary,
     pub metrics: Vec<EpochMetrics>,
@@ -18,53 +18,48 @@ pub struct Run {
     pub emb_dim: i64,
 }
 
-/// Percentage points between two accuracies, signed: `+3.1` or `-0.4`.
-pub fn points(a: f64, b: f64) -> String {
-    format!("{:+.1}", 100.0 * (a - b))
-}
-
 /// A model's finished runs, seed 0 first.
-pub struct ModelRuns {
+pub(crate) struct ModelRuns {
     pub model: Model,
     pub runs: Vec<Run>,
 }
 
 impl ModelRuns {
-    pub fn stat(&self, f: impl Fn(&Run) -> f64) -> Stat {
+    pub(crate) fn stat(&self, f: impl Fn(&Run) -> f64) -> Stat {
         Stat::of(&self.runs.iter().map(f).collect::<Vec<_>>())
     }
-    pub fn final_acc(&self) -> Stat {
+    pub(crate) fn final_acc(&self) -> Stat {
         self.stat(|r| r.summary.final_test_acc)
     }
-    pub fn best_acc(&self) -> Stat {
+    pub(crate) fn best_acc(&self) -> Stat {
         self.stat(|r| r.summary.best_test_acc)
     }
     /// Each seed's final test accuracy, seed 0 first.
-    pub fn final_accs(&self) -> Vec<f64> {
+    pub(crate) fn final_accs(&self) -> Vec<f64> {
         self.runs.iter().map(|r| r.summary.final_test_acc).collect()
     }
     /// The test reviews of its runs (the fewest, should they differ).
-    pub fn test_reviews(&self) -> usize {
+    pub(crate) fn test_reviews(&self) -> usize {
         self.runs.iter().map(|r| r.test_reviews).min().unwrap_or(0)
     }
     /// This model's final test accuracy against `other`'s, by the statistics rule.
     pub(crate) fn compare_final(&self, other: &ModelRuns) -> Comparison {
         Comparison::accuracies(&self.final_accs(), &other.final_accs(), self.test_reviews().min(other.test_reviews()))
     }
-    pub fn epoch_seconds(&self) -> Stat {
+    pub(crate) fn epoch_seconds(&self) -> Stat {
         self.stat(|r| r.summary.mean_epoch_seconds)
     }
     /// Test accuracy and loss per epoch of each seed, for [`plots::seed_curves`](crate::report::plots::seed_curves).
-    pub fn seed_curves(&self) -> crate::report::plots::SeedCurves {
+    pub(crate) fn seed_curves(&self) -> crate::report::plots::SeedCurves {
         let seeds = self.runs.iter().map(|r| r.metrics.iter().map(|m| (m.epoch, m.test_acc, m.test_loss)).collect()).collect();
         crate::report::plots::SeedCurves { label: self.model.label(), seeds }
     }
     /// The run the figures show (the lowest seed).
-    pub fn first(&self) -> &Run {
+    pub(crate) fn first(&self) -> &Run {
         &self.runs[0]
     }
     /// The row of an accuracy table: model, final and best test accuracy, s/epoch, parameters.
-    pub fn accuracy_row(&self) -> Vec<String> {
+    pub(crate) fn accuracy_row(&self) -> Vec<String> {
         vec![
             self.model.label(),
             self.runs.len().to_string(),
@@ -77,11 +72,11 @@ impl ModelRuns {
 }
 
 /// The header of [`ModelRuns::accuracy_row`].
-pub const ACCURACY_HEADER: [&str; 6] = ["model", "seeds", "final test accuracy", "best test accuracy (selected on test)", "s/epoch", "parameters"];
+pub(crate) const ACCURACY_HEADER: [&str; 6] = ["model", "seeds", "final test accuracy", "best test accuracy (selected on test)", "s/epoch", "parameters"];
 
 /// Reads a model's finished runs for seeds `0..seeds` under `root`; a model with none is
 /// an error naming the runs it looked for.
-pub fn load(root: &Path, model: Model, seeds: u64) -> Result<ModelRuns> {
+pub(crate) fn load(root: &Path, model: Model, seeds: u64) -> Result<ModelRuns> {
     let mut runs = Vec::new();
     for seed in 0..seeds {
         let dir = root.join(model.run_name(seed));
@@ -96,15 +91,4 @@ pub fn load(root: &Path, model: Model, seeds: u64) -> Result<ModelRuns> {
         bail!("no finished run of {} ({}) under {}", model.label(), model.run_name(0), root.display());
     }
     Ok(ModelRuns { model, runs })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn points_are_signed_percentage_points() {
-        assert_eq!(points(0.62, 0.5), "+12.0");
-        assert_eq!(points(0.5, 0.504), "-0.4");
-    }
 }

@@ -3,7 +3,7 @@ use anyhow::{bail, Result};
 
 /// One section of the course report, in the report's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Section {
+pub(crate) enum Section {
     Preparation,
     Rnn,
     Depth,
@@ -16,7 +16,7 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub(crate) const ALL: [Section; 9] = [
         Section::Preparation,
         Section::Rnn,
         Section::Depth,
@@ -29,7 +29,7 @@ impl Section {
     ];
 
     /// The name `--only` takes and the report's anchor.
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Section::Preparation => "prep",
             Section::Rnn => "q1-q2",
@@ -43,7 +43,7 @@ impl Section {
         }
     }
 
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Section::Preparation => "Preparation: vocabulary and review lengths",
             Section::Rnn => "Q1-Q2: Embedding -> RNN -> Linear, learning curves",
@@ -78,7 +78,7 @@ fn valid_list() -> String {
 /// `--only`: a comma list of section names (`prep`, `q1-q2`, `q3`, ..., `beyond`), single
 /// questions (`q7`) or ranges of questions (`q9-q11`, `q1-q5`), each selecting the sections
 /// that answer them; every section when absent. The result is in report order.
-pub fn parse_only(text: Option<&str>) -> Result<Vec<Section>> {
+pub(crate) fn parse_only(text: Option<&str>) -> Result<Vec<Section>> {
     let Some(text) = text else { return Ok(Section::ALL.to_vec()) };
     let mut chosen = Vec::new();
     for item in text.split(',').map(str::trim) {

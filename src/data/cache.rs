@@ -17,7 +17,7 @@ const FORMAT_VERSION: u32 = 2;
 
 /// Everything that determines the encoded tensors. Two runs with equal keys share a cache.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheKey {
+pub(crate) struct CacheKey {
     /// Identity of the archive: canonical path, size and modification time.
     pub source: String,
     pub tokenizer_version: u32,
@@ -26,7 +26,7 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
-    pub fn for_archive(path: &Path, encode: EncodeConfig) -> Result<CacheKey> {
+    pub(crate) fn for_archive(path: &Path, encode: EncodeConfig) -> Result<CacheKey> {
         let canonical = path.canonicalize().with_context(|| format!("IMDB archive {} not found", path.display()))?;
         let meta = std::fs::metadata(&canonical)?;
         let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
@@ -39,7 +39,7 @@ impl CacheKey {
     }
 
     /// File name inside the cache directory: a short hash of the key.
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         let json = serde_json::to_vec(self).expect("key serialises");
         let digest = sha2::Sha256::digest(&json);
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -59,12 +59,12 @@ struct Header {
 }
 
 /// Path of the cache file for `key` inside `dir`.
-pub fn cache_path(dir: &Path, key: &CacheKey) -> PathBuf {
+pub(crate) fn cache_path(dir: &Path, key: &CacheKey) -> PathBuf {
     dir.join(key.file_name())
 }
 
 /// Writes `data` atomically to `path`.
-pub fn save(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
+pub(crate) fn save(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
     let start = std::time::Instant::now();
     let result = save_inner(path, key, data);
     super::prepare::report_phase("cache save", start);
@@ -101,7 +101,7 @@ fn save_inner(path: &Path, key: &CacheKey, data: &Prepared) -> Result<()> {
 
 /// Loads the cache at `path` if it exists and matches `key`. A missing file gives
 /// `Ok(None)`; a stale or corrupt one is reported as `Err` so the caller rebuilds it.
-pub fn load(path: &Path, key: &CacheKey) -> Result<Option<Prepared>> {
+pub(crate) fn load(path: &Path, key: &CacheKey) -> Result<Option<Prepared>> {
     let start = std::time::Instant::now();
     let result = load_inner(path, key);
     super::prepare::report_phase("cache load", start);

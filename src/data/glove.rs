@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// The embedding matrix for a vocabulary, plus coverage information.
 #[derive(Clone, Debug)]
-pub struct GloveMatrix {
+pub(crate) struct GloveMatrix {
     pub dim: usize,
     /// Row-major `[vocab.len(), dim]`; rows of words not found (and `<pad>`, `<unk>`)
     /// are zeros, as the course does.
@@ -18,7 +18,7 @@ pub struct GloveMatrix {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     /// Vocabulary words (specials excluded) that have a vector.
     pub found: usize,
     /// Vocabulary words, specials excluded.
@@ -30,7 +30,7 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    pub fn ratio(&self) -> f64 {
+    pub(crate) fn ratio(&self) -> f64 {
         if self.words == 0 {
             0.0
         } else {
@@ -41,7 +41,7 @@ impl Coverage {
 
 /// Reads `path` and keeps vectors only for words of `vocab`. Floats are parsed only for
 /// those lines; every line is still checked to have the right number of fields.
-pub fn load(path: &Path, vocab: &Vocab) -> Result<GloveMatrix> {
+pub(crate) fn load(path: &Path, vocab: &Vocab) -> Result<GloveMatrix> {
     let start = std::time::Instant::now();
     let result = load_inner(path, vocab);
     super::prepare::report_phase("glove load", start);
@@ -280,7 +280,7 @@ fn trim_eol(line: &[u8]) -> &[u8] {
 }
 
 /// Reads just the dimension (first vector line or header) of a GloVe file, cheaply.
-pub fn peek_dim(path: &Path) -> Result<usize> {
+pub(crate) fn peek_dim(path: &Path) -> Result<usize> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open GloVe file {}", path.display()))?;
     let mut raw = BufReader::new(file);
     let gz = raw.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);

@@ -6,23 +6,14 @@ use std::path::Path;
 
 /// Which half of the dataset a review belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Split {
+pub(crate) enum Split {
     Train,
     Test,
 }
 
-impl Split {
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        }
-    }
-}
-
 /// Parses an archive member path; `None` for anything that is not a labeled review
 /// (README, imdb.vocab, `train/unsup`, `*.feat`, `urls_*.txt`, `../evil`, `/abs/path`...).
-pub fn parse_review_path(path: &str) -> Option<(Split, u8, u32, u8)> {
+pub(crate) fn parse_review_path(path: &str) -> Option<(Split, u8, u32, u8)> {
     let path = path.strip_prefix("./").unwrap_or(path);
     let mut parts = path.split('/');
     if parts.next()? != "aclImdb" {
@@ -57,7 +48,7 @@ pub fn parse_review_path(path: &str) -> Option<(Split, u8, u32, u8)> {
 
 /// Where a labeled review comes from, parsed from its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReviewMeta {
+pub(crate) struct ReviewMeta {
     pub split: Split,
     /// 1 for `pos`, 0 for `neg`.
     pub label: u8,
@@ -69,7 +60,7 @@ pub struct ReviewMeta {
 /// archive order, and a reader over its text, so the caller can append it wherever it
 /// wants (no allocation per review). Entries that are not regular files (links,
 /// devices) are skipped.
-pub fn read_reviews(path: &Path, mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
+pub(crate) fn read_reviews(path: &Path, mut sink: impl FnMut(ReviewMeta, &mut dyn Read) -> Result<()>) -> Result<()> {
     if path.is_dir() {
         return read_directory(path, &mut sink);
     }
@@ -143,7 +134,7 @@ fn read_directory(root: &Path, sink: &mut impl FnMut(ReviewMeta, &mut dyn Read) 
 }
 
 /// Fails unless both splits hold reviews; names the archive.
-pub fn check_counts(path: &Path, train: usize, test: usize) -> Result<()> {
+pub(crate) fn check_counts(path: &Path, train: usize, test: usize) -> Result<()> {
     match (train, test) {
         (0, 0) => bail!(
             "{} holds no labeled reviews (expected aclImdb/{{train,test}}/{{pos,neg}}/<id>_<rating>.txt); pass the aclImdb archive with --imdb",

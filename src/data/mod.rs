@@ -1,14 +1,14 @@
 //! The data pipeline: archive -> tokens -> vocabulary -> padded ids, cached on disk.
-pub mod cache;
-pub mod glove;
-pub mod imdb;
+pub(crate) mod cache;
+pub(crate) mod glove;
+pub(crate) mod imdb;
 mod interner;
-pub mod prepare;
-pub mod report;
-pub mod source;
+pub(crate) mod prepare;
+pub(crate) mod report;
+pub(crate) mod source;
 mod threaded_reader;
-pub mod tokenize;
-pub mod vocab;
+pub(crate) mod tokenize;
+pub(crate) mod vocab;
 
 use anyhow::Result;
 use prepare::{EncodeConfig, Prepared};
@@ -17,7 +17,7 @@ use std::path::Path;
 /// Where a [`Prepared`] came from, for logs and config.json.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Origin {
+pub(crate) enum Origin {
     Cache,
     Archive,
 }
@@ -25,7 +25,7 @@ pub enum Origin {
 /// Loads the encoded dataset for `archive`, from the cache in `cache_dir` when it holds
 /// a valid one, else by reading the archive (and then caching the result). A stale or
 /// corrupt cache file is reported on stderr and rebuilt, never trusted.
-pub fn load(archive: &Path, encode: EncodeConfig, cache_dir: &Path, quiet: bool) -> Result<(Prepared, Origin)> {
+pub(crate) fn load(archive: &Path, encode: EncodeConfig, cache_dir: &Path, quiet: bool) -> Result<(Prepared, Origin)> {
     crate::util::remove_stale_temp_files(cache_dir);
     let key = cache::CacheKey::for_archive(archive, encode)?;
     let path = cache::cache_path(cache_dir, &key);

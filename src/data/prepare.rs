@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 
 /// What shapes the encoding; part of the cache key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct EncodeConfig {
+pub(crate) struct EncodeConfig {
     /// Number of most frequent train words kept (`<pad>` and `<unk>` come on top).
     pub vocab_size: usize,
     /// Reviews are truncated to this many tokens and padded (at the end, with 0) up to it.
@@ -27,7 +27,7 @@ pub struct EncodeConfig {
 impl EncodeConfig {
     /// The course's encoding: the 10,000 most frequent train words, 200 tokens, the
     /// review's head. Every default of the encoding is written here once.
-    pub const DEFAULT: EncodeConfig = EncodeConfig { vocab_size: 10_000, max_len: 200, truncate: Truncate::Head };
+    pub(crate) const DEFAULT: EncodeConfig = EncodeConfig { vocab_size: 10_000, max_len: 200, truncate: Truncate::Head };
 }
 
 impl Default for EncodeConfig {
@@ -39,7 +39,7 @@ impl Default for EncodeConfig {
 /// Which part of a review longer than `max_len` is kept (`--truncate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Truncate {
+pub(crate) enum Truncate {
     /// The first `max_len` tokens.
     Head,
     /// The last `max_len` tokens.
@@ -53,11 +53,11 @@ impl Default for Truncate {
 }
 
 impl Truncate {
-    pub fn is_head(&self) -> bool {
+    pub(crate) fn is_head(&self) -> bool {
         *self == Truncate::Head
     }
     /// The first token index kept of a review of `length` tokens.
-    pub fn first_kept(self, length: usize, max_len: usize) -> usize {
+    pub(crate) fn first_kept(self, length: usize, max_len: usize) -> usize {
         match self {
             Truncate::Head => 0,
             Truncate::Tail => length.saturating_sub(max_len),
@@ -68,7 +68,7 @@ impl Truncate {
 /// One split, encoded. Reviews are sorted by (label, id) so the order does not depend
 /// on how the archive was packed.
 #[derive(Clone, Debug, Default)]
-pub struct EncodedSplit {
+pub(crate) struct EncodedSplit {
     pub ids: Vec<u32>,
     pub ratings: Vec<u8>,
     /// 1 positive, 0 negative.
@@ -80,17 +80,17 @@ pub struct EncodedSplit {
 }
 
 impl EncodedSplit {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.labels.len()
     }
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
-    pub fn positives(&self) -> usize {
+    pub(crate) fn positives(&self) -> usize {
         self.labels.iter().filter(|&&l| l == 1).count()
     }
     /// Keeps only the reviews at `keep` (in that order).
-    pub fn select(&self, keep: &[usize], max_len: usize) -> EncodedSplit {
+    pub(crate) fn select(&self, keep: &[usize], max_len: usize) -> EncodedSplit {
         let mut out = EncodedSplit::default();
         for &i in keep {
             out.ids.push(self.ids[i]);
@@ -105,7 +105,7 @@ impl EncodedSplit {
 
 /// Corpus statistics gathered while encoding (for `imdb-rnn data`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct CorpusStats {
+pub(crate) struct CorpusStats {
     pub train_tokens: u64,
     pub test_tokens: u64,
     pub train_distinct: u64,
@@ -115,7 +115,7 @@ pub struct CorpusStats {
 
 /// The whole encoded dataset.
 #[derive(Clone, Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub config: EncodeConfig,
     pub vocab: Vocab,
     pub train: EncodedSplit,
@@ -123,19 +123,10 @@ pub struct Prepared {
     pub stats: CorpusStats,
 }
 
-impl Prepared {
-    pub fn split(&self, split: Split) -> &EncodedSplit {
-        match split {
-            Split::Train => &self.train,
-            Split::Test => &self.test,
-        }
-    }
-}
-
 /// Prints how long a phase took on stderr when `IMDB_RNN_TIMINGS` is set (bench/run.sh
 /// uses it to time data preparation without the process start-up, which loading
 /// libtorch dominates).
-pub fn report_phase(what: &str, start: std::time::Instant) {
+pub(crate) fn report_phase(what: &str, start: std::time::Instant) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("IMDB_RNN_TIMINGS").is_some()) {
         crate::errln!("imdb-rnn timing: {what} {:.3} s", start.elapsed().as_secs_f64());
@@ -165,7 +156,7 @@ struct Pending {
 
 /// Reads and encodes the archive at `path`. Decompression (and tar parsing) runs on its
 /// own thread while this one tokenizes, so the two overlap.
-pub fn prepare(path: &Path, config: EncodeConfig) -> Result<Prepared> {
+pub(crate) fn prepare(path: &Path, config: EncodeConfig) -> Result<Prepared> {
     let start = std::time::Instant::now();
     let result = prepare_inner(path, config);
     report_phase("prepare (read+tokenize+vocab+encode)", start);
@@ -368,7 +359,7 @@ fn ascii_tokens(text: &[u8], long: &mut Vec<u8>, mut emit: impl FnMut(Token<'_>)
 
 /// Encodes free text with a vocabulary, as `predict` needs: ids (truncated as
 /// `truncate` says and padded to `max_len`) and the true length.
-pub fn encode_text(text: &str, vocab: &Vocab, max_len: usize, truncate: Truncate) -> (Vec<u32>, u32) {
+pub(crate) fn encode_text(text: &str, vocab: &Vocab, max_len: usize, truncate: Truncate) -> (Vec<u32>, u32) {
     let mut ids = Vec::new();
     let mut scratch = String::new();
     for_each_token(text, &mut scratch, |tok| ids.push(vocab.id(tok)));

@@ -4,7 +4,7 @@ use super::prepare::{EncodedSplit, Prepared};
 use serde::Serialize;
 
 #[derive(Serialize)]
-pub struct DataReport {
+pub(crate) struct DataReport {
     pub archive: String,
     pub origin: super::Origin,
     pub vocab_size: usize,
@@ -23,7 +23,7 @@ pub struct DataReport {
 }
 
 #[derive(Serialize)]
-pub struct GloveReport {
+pub(crate) struct GloveReport {
     pub file: String,
     pub dim: usize,
     #[serde(flatten)]
@@ -32,7 +32,7 @@ pub struct GloveReport {
 }
 
 #[derive(Serialize)]
-pub struct SplitReport {
+pub(crate) struct SplitReport {
     pub reviews: usize,
     pub positive: usize,
     pub negative: usize,
@@ -76,7 +76,7 @@ impl SplitReport {
 }
 
 impl DataReport {
-    pub fn new(archive: &str, origin: super::Origin, data: &Prepared, top_k: usize) -> DataReport {
+    pub(crate) fn new(archive: &str, origin: super::Origin, data: &Prepared, top_k: usize) -> DataReport {
         let v = &data.vocab;
         let top_words = v.words().iter().zip(v.counts()).skip(super::vocab::Vocab::SPECIALS).take(top_k).map(|(w, &c)| (w.clone(), c)).collect();
         DataReport {
@@ -96,7 +96,7 @@ impl DataReport {
     }
 
     /// Human-readable text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
         let _ = writeln!(s, "archive        {} (from {:?})", self.archive, self.origin);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Where the data comes from; shared by the commands that read it.
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct DataSource {
+pub(crate) struct DataSource {
     /// IMDB: path to an aclImdb archive (.tar.gz/.tar) or directory, or a URL
     /// [default: the official archive, fetched into the data directory].
     #[arg(long, env = "IMDB_RNN_IMDB", value_name = "PATH|URL")]
@@ -22,23 +22,23 @@ pub struct DataSource {
     pub quiet: bool,
 }
 
-pub fn fetch_options(source: &DataSource) -> FetchOptions {
+pub(crate) fn fetch_options(source: &DataSource) -> FetchOptions {
     FetchOptions { offline: source.offline.unwrap_or(false), progress: !source.quiet, ..FetchOptions::default() }
 }
 
 /// The local IMDB archive the user asked for (downloading the official one if needed).
-pub fn imdb_path(source: &DataSource, home: &Path) -> Result<PathBuf> {
+pub(crate) fn imdb_path(source: &DataSource, home: &Path) -> Result<PathBuf> {
     let src = Source::parse(source.imdb.as_deref().unwrap_or("imdb"));
     fetch::resolve(&src, home, &fetch_options(source))
 }
 
 /// A local GloVe file for `value` (path, URL or gensim name).
-pub fn glove_path(value: &str, source: &DataSource, home: &Path) -> Result<PathBuf> {
+pub(crate) fn glove_path(value: &str, source: &DataSource, home: &Path) -> Result<PathBuf> {
     fetch::resolve(&Source::parse(value), home, &fetch_options(source))
 }
 
 /// Resolves, reads (or loads from cache) and encodes IMDB.
-pub fn load_data(source: &DataSource, encode: EncodeConfig) -> Result<(PathBuf, Prepared, crate::data::Origin)> {
+pub(crate) fn load_data(source: &DataSource, encode: EncodeConfig) -> Result<(PathBuf, Prepared, crate::data::Origin)> {
     let home = fetch::data_home();
     let archive = imdb_path(source, &home)?;
     let (data, origin) = crate::data::load(&archive, encode, &fetch::cache_dir(&home), source.quiet)?;
@@ -47,7 +47,7 @@ pub fn load_data(source: &DataSource, encode: EncodeConfig) -> Result<(PathBuf, 
 
 /// Prepared datasets and GloVe matrices, each loaded once however many runs ask for it
 /// (one for `train`, every point of a sweep or a gradient study).
-pub struct DataCache<'a> {
+pub(crate) struct DataCache<'a> {
     source: &'a DataSource,
     prepared: HashMap<EncodeConfig, (PathBuf, Prepared)>,
     glove: HashMap<(String, EncodeConfig), GloveMatrix>,
@@ -55,7 +55,7 @@ pub struct DataCache<'a> {
 }
 
 /// What one run trains on.
-pub struct Loaded<'c> {
+pub(crate) struct Loaded<'c> {
     /// The IMDB archive the data came from (recorded in the run's config.json).
     pub archive: &'c Path,
     pub data: &'c Prepared,
@@ -64,13 +64,13 @@ pub struct Loaded<'c> {
 }
 
 impl<'a> DataCache<'a> {
-    pub fn new(source: &'a DataSource) -> DataCache<'a> {
+    pub(crate) fn new(source: &'a DataSource) -> DataCache<'a> {
         DataCache { source, prepared: HashMap::new(), glove: HashMap::new(), glove_files: HashMap::new() }
     }
 
     /// The local GloVe file for `value` (a path, URL or gensim name), fetched if need be;
     /// looked up once however many runs ask.
-    pub fn glove_file(&mut self, value: &str) -> Result<PathBuf> {
+    pub(crate) fn glove_file(&mut self, value: &str) -> Result<PathBuf> {
         if let Some(path) = self.glove_files.get(value) {
             return Ok(path.clone());
         }
@@ -81,7 +81,7 @@ impl<'a> DataCache<'a> {
 
     /// The data encoded with `encode` and, with `glove` (a path, URL or gensim name),
     /// its vectors for that data's vocabulary.
-    pub fn load(&mut self, encode: EncodeConfig, glove: Option<&str>) -> Result<Loaded<'_>> {
+    pub(crate) fn load(&mut self, encode: EncodeConfig, glove: Option<&str>) -> Result<Loaded<'_>> {
         if !self.prepared.contains_key(&encode) {
             let (archive, data, _) = load_data(self.source, encode)?;
             self.prepared.insert(encode, (archive, data));

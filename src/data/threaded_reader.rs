@@ -4,7 +4,7 @@ use std::io::{BufRead, Read};
 
 /// A `BufRead` over a reader that runs on its own thread, a megabyte ahead: the
 /// thread decompresses while the caller parses. Errors reach the caller unchanged.
-pub struct ThreadedReader {
+pub(super) struct ThreadedReader {
     rx: Option<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>>,
     recycle: std::sync::mpsc::Sender<Vec<u8>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -16,7 +16,7 @@ impl ThreadedReader {
     const CHUNK: usize = 1 << 20;
 
     /// Starts the thread that reads `inner`.
-    pub fn new(mut inner: impl Read + Send + 'static) -> ThreadedReader {
+    pub(super) fn new(mut inner: impl Read + Send + 'static) -> ThreadedReader {
         let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
         let (recycle, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
         let thread = std::thread::spawn(move || loop {

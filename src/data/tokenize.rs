@@ -2,13 +2,13 @@
 //! Python 3's Unicode semantics, written as one pass that never builds the lowered text.
 
 /// Bumped whenever tokenization changes, so cached encodings made by an older one are rebuilt.
-pub const TOKENIZER_VERSION: u32 = 1;
+pub(crate) const TOKENIZER_VERSION: u32 = 1;
 
 /// Python's `str.isspace()`, which is what both `\s` (for a `str` pattern) and
 /// `str.split()` use: Unicode White_Space plus the ASCII separators U+001C..U+001F,
 /// which Rust's `char::is_whitespace` leaves out.
 #[inline]
-pub fn is_python_space(c: char) -> bool {
+pub(crate) fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
@@ -39,7 +39,7 @@ pub(crate) static ASCII_CLASS: [u8; 256] = ascii_class();
 
 /// Calls `emit` with each token of `text`, in order. `scratch` is reused between calls
 /// to avoid an allocation per token.
-pub fn for_each_token(text: &str, scratch: &mut String, mut emit: impl FnMut(&str)) {
+pub(crate) fn for_each_token(text: &str, scratch: &mut String, mut emit: impl FnMut(&str)) {
     scratch.clear();
     let bytes = text.as_bytes();
     let mut i = 0;

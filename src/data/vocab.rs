@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Vocab {
+pub(crate) struct Vocab {
     /// Index = id.
     words: Vec<String>,
     /// Train occurrences of each word (0 for the two specials).
@@ -13,15 +13,15 @@ pub struct Vocab {
 }
 
 impl Vocab {
-    pub const PAD: u32 = 0;
-    pub const UNK: u32 = 1;
-    pub const SPECIALS: usize = 2;
+    pub(crate) const PAD: u32 = 0;
+    pub(crate) const UNK: u32 = 1;
+    pub(crate) const SPECIALS: usize = 2;
 
     /// The `size` most frequent words with a non-zero count, most frequent first.
     /// Ties are broken by the word itself, in byte order, so the choice does not depend
     /// on the order reviews were read in (Python's `Counter.most_common` would keep
     /// first-seen order instead, which depends on the archive's file order).
-    pub fn from_counts(words: &[Box<str>], counts: &[u64], size: usize) -> Vocab {
+    pub(crate) fn from_counts(words: &[Box<str>], counts: &[u64], size: usize) -> Vocab {
         let mut order: Vec<usize> = (0..words.len()).filter(|&i| counts[i] > 0).collect();
         let key = |&i: &usize| (std::cmp::Reverse(counts[i]), &words[i]);
         if order.len() > size {
@@ -38,33 +38,30 @@ impl Vocab {
         Vocab::from_parts(all_words, all_counts)
     }
 
-    pub fn from_parts(words: Vec<String>, counts: Vec<u64>) -> Vocab {
+    pub(crate) fn from_parts(words: Vec<String>, counts: Vec<u64>) -> Vocab {
         let index = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
         Vocab { words, counts, index }
     }
 
     /// Rebuilds the lookup table after deserialisation.
-    pub fn reindex(mut self) -> Vocab {
+    pub(crate) fn reindex(mut self) -> Vocab {
         self.index = self.words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
         self
     }
 
     /// Id of `word`, `<unk>` when absent.
-    pub fn id(&self, word: &str) -> u32 {
+    pub(crate) fn id(&self, word: &str) -> u32 {
         self.index.get(word).copied().unwrap_or(Self::UNK)
     }
-    pub fn words(&self) -> &[String] {
+    pub(crate) fn words(&self) -> &[String] {
         &self.words
     }
-    pub fn counts(&self) -> &[u64] {
+    pub(crate) fn counts(&self) -> &[u64] {
         &self.counts
     }
     /// Number of ids, specials included (the embedding's row count).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.words.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// A pinned digest of a remote file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Digest {
+pub(crate) enum Digest {
     Sha256(&'static str),
     Md5(&'static str),
 }
@@ -36,7 +36,7 @@ impl Digest {
 
 /// A file to fetch.
 #[derive(Clone, Debug)]
-pub struct Remote {
+pub(crate) struct Remote {
     /// Name it gets in the downloads directory.
     pub file_name: String,
     pub url: String,
@@ -46,7 +46,7 @@ pub struct Remote {
 
 /// How to fetch.
 #[derive(Clone, Debug)]
-pub struct FetchOptions {
+pub(crate) struct FetchOptions {
     /// Never touch the network; a file missing from the cache is an error.
     pub offline: bool,
     /// Attempts after the first, for transient failures only.
@@ -70,7 +70,7 @@ enum Failure {
 }
 
 /// Returns the path of `remote` in `dir`, downloading it first when it is not there.
-pub fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf> {
+pub(crate) fn fetch(remote: &Remote, dir: &Path, opts: &FetchOptions) -> Result<PathBuf> {
     let dest = dir.join(&remote.file_name);
     if dest.is_file() {
         return Ok(dest);

@@ -1,25 +1,25 @@
 //! Where the data comes from: the official sources, the data directory, and turning a
 //! user's `--imdb`/`--glove` value (path, URL or name) into a local file.
-pub mod download;
+pub(crate) mod download;
 
 use anyhow::{bail, Result};
 use download::{Digest, FetchOptions, Remote};
 use std::path::{Path, PathBuf};
 
 /// The official IMDB archive (Maas et al. 2011), pinned as TensorFlow Datasets pins it.
-pub const IMDB_URL: &str = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz";
-pub const IMDB_FILE: &str = "aclImdb_v1.tar.gz";
-pub const IMDB_SHA256: &str = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe";
-pub const IMDB_SIZE: u64 = 84_125_825;
+pub(crate) const IMDB_URL: &str = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz";
+pub(crate) const IMDB_FILE: &str = "aclImdb_v1.tar.gz";
+pub(crate) const IMDB_SHA256: &str = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe";
+pub(crate) const IMDB_SIZE: u64 = 84_125_825;
 
 /// GloVe releases of gensim-data. Only the 100d file's MD5 is published where we could
 /// check it; the others are fetched unpinned (their structure is still validated on load).
-pub const GLOVE_NAMES: [&str; 4] = ["glove-wiki-gigaword-50", "glove-wiki-gigaword-100", "glove-wiki-gigaword-200", "glove-wiki-gigaword-300"];
+pub(crate) const GLOVE_NAMES: [&str; 4] = ["glove-wiki-gigaword-50", "glove-wiki-gigaword-100", "glove-wiki-gigaword-200", "glove-wiki-gigaword-300"];
 const GLOVE_100_MD5: &str = "40ec481866001177b8cd4cb0df92924f";
 
 /// The data directory: `IMDB_RNN_HOME`, else `./data` when it exists (a checkout of
 /// imdb-rnn has one), else `$XDG_DATA_HOME/imdb-rnn` (`~/.local/share/imdb-rnn`).
-pub fn data_home() -> PathBuf {
+pub(crate) fn data_home() -> PathBuf {
     if let Some(h) = std::env::var_os("IMDB_RNN_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(h);
     }
@@ -34,16 +34,16 @@ pub fn data_home() -> PathBuf {
     base.join("imdb-rnn")
 }
 
-pub fn downloads_dir(home: &Path) -> PathBuf {
+pub(crate) fn downloads_dir(home: &Path) -> PathBuf {
     home.join("downloads")
 }
 
-pub fn cache_dir(home: &Path) -> PathBuf {
+pub(crate) fn cache_dir(home: &Path) -> PathBuf {
     home.join("cache")
 }
 
 /// The official remote for IMDB, or for a GloVe release name.
-pub fn official(name: &str) -> Option<Remote> {
+pub(crate) fn official(name: &str) -> Option<Remote> {
     if name == "imdb" {
         return Some(Remote {
             file_name: IMDB_FILE.into(),
@@ -80,14 +80,14 @@ fn mirror_file(file: &str) -> Option<PathBuf> {
 
 /// What the user asked for with `--imdb` / `--glove`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Source {
+pub(crate) enum Source {
     Official(String),
     Path(PathBuf),
     Url(String),
 }
 
 impl Source {
-    pub fn parse(value: &str) -> Source {
+    pub(crate) fn parse(value: &str) -> Source {
         if value.starts_with("http://") || value.starts_with("https://") {
             Source::Url(value.into())
         } else if value == "imdb" || GLOVE_NAMES.contains(&value) {
@@ -102,14 +102,14 @@ impl Source {
 /// A local path is the user's choice: it is not hash-checked, its structure is
 /// validated when read. The path is absolute (canonical), so what a run records of it
 /// holds from any working directory.
-pub fn resolve(source: &Source, home: &Path, opts: &FetchOptions) -> Result<PathBuf> {
+pub(crate) fn resolve(source: &Source, home: &Path, opts: &FetchOptions) -> Result<PathBuf> {
     let local = resolve_local(source, home, opts)?;
     Ok(std::fs::canonicalize(&local).unwrap_or(local))
 }
 
 /// A `--glove`/`--imdb` value as a run records it: a path made absolute (canonical)
 /// when it exists; a URL, a name or a missing path as given.
-pub fn absolute_value(value: &str) -> String {
+pub(crate) fn absolute_value(value: &str) -> String {
     match Source::parse(value) {
         Source::Path(p) => std::fs::canonicalize(&p).map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|_| value.to_string()),
         _ => value.to_string(),
@@ -118,7 +118,7 @@ pub fn absolute_value(value: &str) -> String {
 
 /// The official name of a local file (`imdb`, `glove-wiki-gigaword-50`, ...) when its
 /// name (and for IMDB, its pinned size) is the official file's.
-pub fn official_name(path: &Path, bytes: u64) -> Option<String> {
+pub(crate) fn official_name(path: &Path, bytes: u64) -> Option<String> {
     let file = path.file_name()?.to_str()?;
     if file == IMDB_FILE && bytes == IMDB_SIZE {
         return Some("imdb".into());
@@ -128,7 +128,7 @@ pub fn official_name(path: &Path, bytes: u64) -> Option<String> {
 
 /// Where [`resolve`] finds `source` without fetching anything: the path itself, or its
 /// file in the mirror or the data directory.
-pub fn local_path(source: &Source, home: &Path) -> PathBuf {
+pub(crate) fn local_path(source: &Source, home: &Path) -> PathBuf {
     match source {
         Source::Path(p) => p.clone(),
         Source::Official(name) => {

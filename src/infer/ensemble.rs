@@ -6,13 +6,13 @@ use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
 /// The runs of an ensemble (one or more), loaded and checked to read reviews alike.
-pub struct Ensemble {
+pub(crate) struct Ensemble {
     pub members: Vec<(PathBuf, LoadedRun)>,
 }
 
 /// What [`Ensemble::score_test`] measured: the ensemble's scores and each member's, on
 /// the same reviews.
-pub struct EnsembleScores {
+pub(crate) struct EnsembleScores {
     pub ensemble: TestScores,
     pub members: Vec<TestScores>,
 }
@@ -20,7 +20,7 @@ pub struct EnsembleScores {
 impl Ensemble {
     /// Loads every run (as [`load_run`] does); refuses, in one line naming both runs and
     /// the first difference, a run whose vocabulary or encoding differs from the first's.
-    pub fn load(dirs: &[PathBuf], device: &str, best: bool) -> Result<Ensemble> {
+    pub(crate) fn load(dirs: &[PathBuf], device: &str, best: bool) -> Result<Ensemble> {
         let mut members: Vec<(PathBuf, LoadedRun)> = Vec::with_capacity(dirs.len());
         for dir in dirs {
             let run = load_run(dir, device, best)?;
@@ -33,18 +33,18 @@ impl Ensemble {
     }
 
     /// The first run: its vocabulary, encoding and recorded data stand for all.
-    pub fn first(&self) -> &LoadedRun {
+    pub(crate) fn first(&self) -> &LoadedRun {
         &self.members[0].1
     }
 
     /// `runs` as given, joined by ` + `.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.members.iter().map(|(d, _)| d.display().to_string()).collect::<Vec<_>>().join(" + ")
     }
 
     /// Classifies `texts` ([`classify`]); with several runs, P(positive) is the mean of
     /// theirs and no logit is given.
-    pub fn classify<'t>(&self, texts: &'t [String]) -> Result<Vec<Prediction<'t>>> {
+    pub(crate) fn classify<'t>(&self, texts: &'t [String]) -> Result<Vec<Prediction<'t>>> {
         let mut each = self.members.iter().map(|(_, run)| classify(run, texts)).collect::<Result<Vec<_>>>()?;
         if each.len() == 1 {
             return Ok(each.pop().expect("one"));
@@ -60,7 +60,7 @@ impl Ensemble {
 
     /// Every member scored on the first run's test split (its seeded `--subset`), and the
     /// ensemble's mean probabilities scored against the same labels.
-    pub fn score_test(&self, data: &Prepared) -> Result<EnsembleScores> {
+    pub(crate) fn score_test(&self, data: &Prepared) -> Result<EnsembleScores> {
         let test = crate::train::select_data(&self.first().record.config, data).test;
         let mut members = self.members.iter().map(|(_, run)| score_split(run, &test)).collect::<Result<Vec<_>>>()?;
         let ensemble = if members.len() == 1 { members.pop().expect("one") } else { mean_scores(&members) };

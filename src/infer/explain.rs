@@ -16,13 +16,13 @@ use tch::{Device, Kind, Tensor};
 /// Enough at once for the `final`, `last` and `mean` readouts where measured
 /// (BENCHMARKS.md, "explain"); the `max` readouts, whose gradient jumps where the
 /// maximum changes hands, sometimes need more.
-pub const DEFAULT_STEPS: usize = 32;
+pub(crate) const DEFAULT_STEPS: usize = 32;
 
 /// The most steps the automatic doubling goes to.
-pub const MAX_AUTO_STEPS: usize = 1024;
+pub(crate) const MAX_AUTO_STEPS: usize = 1024;
 
 /// Completeness errors above this are warned about.
-pub const COMPLETENESS_TOLERANCE: f64 = 0.01;
+pub(crate) const COMPLETENESS_TOLERANCE: f64 = 0.01;
 
 /// Interpolation steps (or occluded reviews) run through the model per call: bounds the
 /// memory of one forward/backward pass however many steps are asked for.
@@ -31,7 +31,7 @@ const BATCH: usize = 64;
 /// How attributions are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
-pub enum Method {
+pub(crate) enum Method {
     /// Integrated gradients on the embedding output: each token gets the sum over its
     /// embedding dimensions of (x - baseline) times the gradient averaged along the
     /// straight path from the baseline to x (midpoint rule).
@@ -44,7 +44,7 @@ pub enum Method {
 /// The input integrated gradients start from, at every position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
-pub enum Baseline {
+pub(crate) enum Baseline {
     /// `pad` for the `final` readout, `zeros` for the others.
     Auto,
     /// The `<pad>` embedding, so the baseline is an all-padding review of the same length
@@ -58,7 +58,7 @@ pub enum Baseline {
 impl Baseline {
     /// `Auto` made `Pad` or `Zeros` for `readout`: `<pad>` is a learned "nothing here"
     /// only where training read it.
-    pub fn resolve(self, readout: Readout) -> Baseline {
+    pub(crate) fn resolve(self, readout: Readout) -> Baseline {
         match (self, readout) {
             (Baseline::Auto, Readout::Final) => Baseline::Pad,
             (Baseline::Auto, _) => Baseline::Zeros,
@@ -69,7 +69,7 @@ impl Baseline {
 
 /// What to compute: the method, its steps and its baseline.
 #[derive(Clone, Copy, Debug)]
-pub struct ExplainOptions {
+pub(crate) struct ExplainOptions {
     pub method: Method,
     /// Integrated-gradients steps; `None`: [`DEFAULT_STEPS`], doubled until complete
     /// within 1% (at most [`MAX_AUTO_STEPS`]). Ignored by occlusion.
@@ -85,7 +85,7 @@ impl Default for ExplainOptions {
 
 /// One token of a review and its share of the prediction.
 #[derive(Clone, Debug, Serialize)]
-pub struct TokenAttribution {
+pub(crate) struct TokenAttribution {
     /// The word as the tokenizer reads it (lowercase letters and digits).
     pub token: String,
     /// Its vocabulary id (1 for `<unk>`).
@@ -101,7 +101,7 @@ pub struct TokenAttribution {
 
 /// A review explained: the prediction, the attributions, and how well they add up.
 #[derive(Clone, Debug, Serialize)]
-pub struct Explanation {
+pub(crate) struct Explanation {
     pub label: &'static str,
     pub probability_positive: f64,
     /// The model's logit for "positive".
@@ -132,21 +132,13 @@ pub struct Explanation {
 
 impl Explanation {
     /// Integrated gradients whose attributions do not add up within 1%.
-    pub fn incomplete(&self) -> bool {
+    pub(crate) fn incomplete(&self) -> bool {
         self.completeness_error.is_some_and(|e| e > COMPLETENESS_TOLERANCE)
     }
 }
 
-/// Explains `text` with the run at `dir` (final weights, on the CPU) and the default
-/// options: integrated gradients with steps enough for 1% completeness, the readout's
-/// baseline.
-pub fn explain_review(dir: &Path, text: &str) -> Result<Explanation> {
-    let run = super::load_run(dir, "cpu", false)?;
-    explain(&run, text, &ExplainOptions::default())
-}
-
 /// Explains `text` with a loaded run, encoded as the run encodes reviews.
-pub fn explain(run: &LoadedRun, text: &str, options: &ExplainOptions) -> Result<Explanation> {
+pub(crate) fn explain(run: &LoadedRun, text: &str, options: &ExplainOptions) -> Result<Explanation> {
     let mut words = Vec::new();
     let mut scratch = String::new();
     for_each_token(text, &mut scratch, |w| words.push(w.to_string()));
@@ -157,7 +149,7 @@ pub fn explain(run: &LoadedRun, text: &str, options: &ExplainOptions) -> Result<
 /// Explains a review the run's vocabulary already encoded (`ids`, as a split of its
 /// prepared data holds them: the tokens read, no padding), each token shown as the
 /// vocabulary spells it (`<unk>` for the words it does not hold).
-pub fn explain_encoded(run: &LoadedRun, ids: &[u32], options: &ExplainOptions) -> Result<Explanation> {
+pub(crate) fn explain_encoded(run: &LoadedRun, ids: &[u32], options: &ExplainOptions) -> Result<Explanation> {
     let words = ids.iter().map(|&i| run.vocab.words().get(i as usize).cloned().unwrap_or_else(|| "<unk>".into())).collect();
     explanation(run, words, ids.to_vec(), options)
 }
@@ -202,7 +194,7 @@ fn explanation(run: &LoadedRun, words: Vec<String>, ids: Vec<u32>, options: &Exp
 
 /// What [`attribute`] measured on one encoded review.
 #[derive(Clone, Debug)]
-pub struct Attribution {
+pub(crate) struct Attribution {
     /// The positive logit at the review.
     pub logit: f64,
     /// f (the predicted class's logit) at the review and at the baseline.
@@ -219,7 +211,7 @@ pub struct Attribution {
 impl Attribution {
     /// How far the attributions are from adding up to f(x) - f(baseline), relative to
     /// it (to 0.01 logit when it is smaller); `None` without a baseline.
-    pub fn completeness_error(&self) -> Option<f64> {
+    pub(crate) fn completeness_error(&self) -> Option<f64> {
         let delta = self.f_input - self.f_baseline?;
         let sum = self.per_token.iter().sum::<f64>() + self.pad_attribution;
         Some((sum - delta).abs() / delta.abs().max(0.01))
@@ -230,7 +222,7 @@ impl Attribution {
 /// them. The model sees them as in training: padded to `max_len` for the `final`
 /// readout (which reads the pads), unpadded for the length-aware ones (whose outputs
 /// at real positions do not depend on pads).
-pub fn attribute(model: &Classifier, ids: &[i64], max_len: usize, options: &ExplainOptions) -> Result<Attribution> {
+pub(crate) fn attribute(model: &Classifier, ids: &[i64], max_len: usize, options: &ExplainOptions) -> Result<Attribution> {
     let read = ids.len();
     let width = if model.config.readout == Readout::Final { max_len.max(read) } else { read.max(1) };
     let mut padded = ids.to_vec();
@@ -327,21 +319,19 @@ impl Drop for CudnnOff {
 }
 
 /// A review of a run's test split, as `eval` scores it (the run's own `--subset`).
-pub struct TestReview {
+pub(crate) struct TestReview {
     /// 1 positive, 0 negative.
     pub label: u8,
-    pub id: u32,
-    pub rating: u8,
     pub text: String,
 }
 
 /// Review `index` (0-based) of the run's test split, its text read again from `archive`.
-pub fn test_review(run: &LoadedRun, data: &Prepared, archive: &Path, index: usize) -> Result<TestReview> {
+pub(crate) fn test_review(run: &LoadedRun, data: &Prepared, archive: &Path, index: usize) -> Result<TestReview> {
     let test = crate::train::select_data(&run.record.config, data).test;
     if index >= test.len() {
         bail!("--test-index {index}: the run's test split has {} reviews (0 to {}); choose one of them", test.len(), test.len().saturating_sub(1));
     }
-    let (label, id, rating) = (test.labels[index], test.ids[index], test.ratings[index]);
+    let (label, id) = (test.labels[index], test.ids[index]);
     let mut text = None;
     read_reviews(archive, |r, body| {
         if r.split == Split::Test && r.label == label && r.id == id {
@@ -354,7 +344,7 @@ pub fn test_review(run: &LoadedRun, data: &Prepared, archive: &Path, index: usiz
     let Some(text) = text else {
         bail!("{} no longer holds test review {id} (label {label}); pass the archive the run trained on with --imdb", archive.display())
     };
-    Ok(TestReview { label, id, rating, text })
+    Ok(TestReview { label, text })
 }
 
 #[cfg(test)]

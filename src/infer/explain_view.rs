@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 /// One review explained, with where it came from: what `explain --json` prints per line.
 #[derive(Serialize)]
-pub struct Explained {
+pub(crate) struct Explained {
     /// The review as given.
     pub text: String,
     /// Its index in the run's test split (`--test-index`).
@@ -29,7 +29,7 @@ const WIDTH: usize = 100;
 /// their attributions, the strongest each way. With `colour`, attributions are ANSI
 /// colours (green for the predicted class, red against, bold when strong, underlined
 /// `<unk>`, dim when not read); without, numbers in brackets and marks in words.
-pub fn text(e: &Explained, colour: bool) -> String {
+pub(crate) fn text(e: &Explained, colour: bool) -> String {
     let x = &e.explanation;
     let mut out = String::new();
     let source = match (e.test_index, e.true_label) {
@@ -196,7 +196,7 @@ pub(crate) const TOKEN_STYLE: &str =
 /// A standalone HTML page of the explained reviews: each token's background green (for
 /// the predicted class) or red (against), as strong as its attribution relative to the
 /// review's strongest; its value on hover; `<unk>` underlined; tokens not read grey.
-pub fn html(run: &str, reviews: &[Explained]) -> String {
+pub(crate) fn html(run: &str, reviews: &[Explained]) -> String {
     let mut h = String::new();
     let _ = write!(
         h,

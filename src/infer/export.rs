@@ -14,14 +14,14 @@ use tch::{Device, Kind, Tensor};
 
 /// The files of one export: the weights (`--out`) and, beside them, `STEM.vocab.json`
 /// and `STEM.config.json` (`model.safetensors` -> `model.vocab.json`, `model.config.json`).
-pub struct ExportFiles {
+pub(crate) struct ExportFiles {
     pub weights: PathBuf,
     pub vocab: PathBuf,
     pub config: PathBuf,
 }
 
 impl ExportFiles {
-    pub fn beside(weights: &Path) -> ExportFiles {
+    pub(crate) fn beside(weights: &Path) -> ExportFiles {
         let stem = weights.with_extension("");
         let named = |suffix: &str| {
             let mut name = stem.clone().into_os_string();
@@ -31,7 +31,7 @@ impl ExportFiles {
         ExportFiles { weights: weights.to_path_buf(), vocab: named(".vocab.json"), config: named(".config.json") }
     }
 
-    pub fn all(&self) -> [&Path; 3] {
+    pub(crate) fn all(&self) -> [&Path; 3] {
         [&self.weights, &self.vocab, &self.config]
     }
 }
@@ -86,7 +86,7 @@ impl<'a> ExportConfig<'a> {
 
 /// Writes the run's weights, vocabulary and configuration to `files`: all three staged
 /// before any is renamed into place.
-pub fn export(run: &LoadedRun, run_dir: &Path, files: &ExportFiles) -> Result<()> {
+pub(crate) fn export(run: &LoadedRun, run_dir: &Path, files: &ExportFiles) -> Result<()> {
     let weights = safetensors_bytes(&run.model.named_parameters()).with_context(|| format!("cannot serialise the weights for {}", files.weights.display()))?;
     let vocab = serde_json::to_vec(&run.vocab)?;
     let config = serde_json::to_vec_pretty(&ExportConfig::new(run, run_dir))?;

@@ -1,5 +1,5 @@
 //! The sentiment classifier: Embedding -> recurrent stack -> Linear(H x directions, 1).
-pub mod recurrent;
+pub(crate) mod recurrent;
 
 use crate::data::prepare::EncodeConfig;
 use anyhow::{bail, Result};

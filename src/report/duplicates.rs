@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// `runs` with each configuration once (the first finished run of it, else the first),
 /// and each left-out directory with the one kept in its place.
-pub fn distinct_runs(runs: Vec<FoundRun>) -> (Vec<FoundRun>, Vec<(PathBuf, PathBuf)>) {
+pub(crate) fn distinct_runs(runs: Vec<FoundRun>) -> (Vec<FoundRun>, Vec<(PathBuf, PathBuf)>) {
     let finished = |r: &FoundRun| r.summary.as_ref().is_some_and(|s| s.is_finished());
     let (mut kept, mut left_out): (Vec<FoundRun>, Vec<(PathBuf, PathBuf)>) = (Vec::new(), Vec::new());
     // Finished runs first, so a finished run is the one kept; then back to path order.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// A run's test split scored by its model (`infer::score_test`): what the metrics are
 /// computed from.
-pub struct TestScores {
+pub(crate) struct TestScores {
     pub loss: f64,
     pub accuracy: f64,
     /// P(positive) per review, in split order.
@@ -16,7 +16,7 @@ pub struct TestScores {
 }
 
 #[derive(Serialize)]
-pub struct EvalReport {
+pub(crate) struct EvalReport {
     pub run: String,
     pub weights: String,
     pub reviews: usize,
@@ -32,7 +32,7 @@ pub struct EvalReport {
 
 /// One run of an ensemble, scored alone.
 #[derive(Serialize)]
-pub struct MemberScore {
+pub(crate) struct MemberScore {
     pub run: String,
     pub weights: String,
     pub accuracy: f64,
@@ -40,7 +40,7 @@ pub struct MemberScore {
 }
 
 #[derive(Serialize)]
-pub struct LengthBucket {
+pub(crate) struct LengthBucket {
     pub bucket: String,
     pub reviews: usize,
     pub accuracy: f64,
@@ -51,7 +51,7 @@ const LENGTH_EDGES: [(u32, &str); 4] = [(100, "<=100"), (200, "101-200"), (400, 
 
 impl EvalReport {
     /// The metrics of `scores`, a review predicted positive when P(positive) > 0.5.
-    pub fn new(run: String, weights: String, scores: &TestScores) -> EvalReport {
+    pub(crate) fn new(run: String, weights: String, scores: &TestScores) -> EvalReport {
         let mut confusion = [[0usize; 2]; 2];
         let mut buckets = vec![(0usize, 0usize); LENGTH_EDGES.len()];
         for ((&p, &label), &len) in scores.probs.iter().zip(&scores.labels).zip(&scores.lengths) {
@@ -82,7 +82,7 @@ impl EvalReport {
     }
 
     /// The text form, after a line naming the data (`data_line`, without its label).
-    pub fn text(&self, data_line: &str) -> String {
+    pub(crate) fn text(&self, data_line: &str) -> String {
         let confusion = self.confusion;
         let mut lines = vec![
             format!("run        {} ({})", self.run, self.weights),

@@ -80,7 +80,7 @@ pub(crate) fn table_html(h: &mut String, header: &[String], rows: &[Vec<String>]
 /// Writes the HTML report of the runs under `root` to `out` (atomically). The run
 /// directories gain their PNG figures on the way, as `imdb-rnn plot` would write them;
 /// returns those figures' paths.
-pub fn write_report(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_report(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let (runs, _) = super::duplicates::distinct_runs(find_runs(root)?);
     if runs.is_empty() {
         bail!("no run directories under {} (looked for config.json written by imdb-rnn train)", root.display());

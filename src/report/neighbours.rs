@@ -3,27 +3,27 @@
 use serde::Serialize;
 
 /// One vector per word, `[words.len(), dim]` row-major.
-pub struct WordVectors<'a> {
+pub(crate) struct WordVectors<'a> {
     pub words: &'a [String],
     pub dim: usize,
     pub data: Vec<f32>,
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
-pub struct Neighbour {
+pub(crate) struct Neighbour {
     pub word: String,
     pub cosine: f32,
 }
 
 impl WordVectors<'_> {
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub(crate) fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 
     /// The `k` rows among `candidates` most similar to `query` by cosine, most similar
     /// first; rows that are all zeros (words without a vector) and the query word itself
     /// are left out.
-    pub fn nearest(&self, query: &[f32], skip: Option<usize>, candidates: std::ops::Range<usize>, k: usize) -> Vec<Neighbour> {
+    pub(crate) fn nearest(&self, query: &[f32], skip: Option<usize>, candidates: std::ops::Range<usize>, k: usize) -> Vec<Neighbour> {
         let qn = norm(query);
         if qn == 0.0 {
             return Vec::new();
@@ -42,7 +42,7 @@ impl WordVectors<'_> {
     }
 }
 
-pub fn norm(v: &[f32]) -> f32 {
+pub(crate) fn norm(v: &[f32]) -> f32 {
     dot(v, v).sqrt()
 }
 

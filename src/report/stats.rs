@@ -9,14 +9,14 @@ pub(crate) const SE_MULTIPLE: f64 = 2.0;
 
 /// A mean over seeds, with the sample standard deviation when there are several.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub mean: f64,
     pub std: f64,
     pub n: usize,
 }
 
 impl Stat {
-    pub fn of(values: &[f64]) -> Stat {
+    pub(crate) fn of(values: &[f64]) -> Stat {
         let n = values.len();
         let mean = values.iter().sum::<f64>() / n.max(1) as f64;
         let std = if n < 2 { 0.0 } else { (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() };
@@ -24,7 +24,7 @@ impl Stat {
     }
 
     /// The standard error of the mean, std/√n (0 for one value: it has no estimate).
-    pub fn se(self) -> f64 {
+    pub(crate) fn se(self) -> f64 {
         if self.n < 2 {
             0.0
         } else {
@@ -33,11 +33,11 @@ impl Stat {
     }
 
     /// `0.6120`, or `0.6120 ± 0.0150` over several seeds.
-    pub fn acc(self) -> String {
+    pub(crate) fn acc(self) -> String {
         self.show(4)
     }
 
-    pub fn show(self, decimals: usize) -> String {
+    pub(crate) fn show(self, decimals: usize) -> String {
         if self.n > 1 {
             format!("{:.*} ± {:.*}", decimals, self.mean, decimals, self.std)
         } else {

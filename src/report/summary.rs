@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// A grid point that failed before it could write config.json (bad options): its
 /// directory and reason.
-pub fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
+pub(crate) fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
     let mut out: Vec<(PathBuf, String)> = dirs_under(runs_root)
         .into_iter()
         .map(|dir| RunDir::new(&dir))
@@ -23,7 +23,7 @@ pub fn find_failed_without_config(runs_root: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// A run directory found under the root.
-pub struct FoundRun {
+pub(crate) struct FoundRun {
     pub dir: PathBuf,
     pub record: RunRecord,
     pub summary: Option<Summary>,
@@ -31,7 +31,7 @@ pub struct FoundRun {
 
 /// Every directory below `root` (itself included, at most 4 levels down) holding a
 /// config.json of imdb-rnn, sorted by path.
-pub fn find_runs(root: &Path) -> Result<Vec<FoundRun>> {
+pub(crate) fn find_runs(root: &Path) -> Result<Vec<FoundRun>> {
     if !root.is_dir() {
         bail!("{} is not a directory; pass the runs directory (e.g. runs/)", root.display());
     }
@@ -44,7 +44,7 @@ pub fn find_runs(root: &Path) -> Result<Vec<FoundRun>> {
 
 /// One configuration, seeds pooled.
 #[derive(Serialize, Clone, Debug)]
-pub struct Row {
+pub(crate) struct Row {
     pub cell: String,
     pub layers: i64,
     pub hidden: i64,
@@ -83,7 +83,7 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (s.mean, s.std)
 }
 
-pub fn rows(runs: &[FoundRun]) -> Vec<Row> {
+pub(crate) fn rows(runs: &[FoundRun]) -> Vec<Row> {
     let mut groups: BTreeMap<String, Vec<&FoundRun>> = BTreeMap::new();
     for r in runs {
         let mut key = serde_json::to_value(&r.record.config).unwrap_or_default();
@@ -142,7 +142,7 @@ pub fn rows(runs: &[FoundRun]) -> Vec<Row> {
 
 /// Applies `--where` filters and `--sort` to rows (through their JSON form, so any
 /// column works).
-pub fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<Vec<Row>> {
+pub(crate) fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<Vec<Row>> {
     let columns: Vec<String> = serde_json::to_value(Row::default_for_columns()).unwrap().as_object().unwrap().keys().cloned().collect();
     let mut kept = Vec::new();
     'rows: for row in rows {
@@ -188,7 +188,7 @@ pub fn select(rows: Vec<Row>, filters: &[String], sort: Option<&str>) -> Result<
 impl Row {
     /// "0.8123 ± 0.0040", or "unfinished" for a configuration none of whose runs has
     /// finished (still running, stopped, or failed): there is no accuracy to show.
-    pub fn accuracy(&self, mean: f64, std: f64) -> String {
+    pub(crate) fn accuracy(&self, mean: f64, std: f64) -> String {
         if self.finished == 0 {
             "unfinished".into()
         } else {
@@ -197,7 +197,7 @@ impl Row {
     }
 
     /// A mean over finished runs with one decimal, or "-" when none has finished.
-    pub fn number(&self, mean: f64) -> String {
+    pub(crate) fn number(&self, mean: f64) -> String {
         if self.finished == 0 {
             "-".into()
         } else {
@@ -238,12 +238,12 @@ impl Row {
 /// The accuracy columns' headers, shared by the markdown and HTML tables: the test
 /// accuracy at the best validation epoch first (model selection on validation), the
 /// maximum over epochs of the test accuracy last, labelled as selection on test.
-pub const ACCURACY_HEADERS: [&str; 3] = ["test acc at best val", "final test acc", "best test acc (selected on test)"];
+pub(crate) const ACCURACY_HEADERS: [&str; 3] = ["test acc at best val", "final test acc", "best test acc (selected on test)"];
 
 impl Row {
     /// `mean ± std` of the test accuracy at the best validation epoch, `–` without a
     /// validation split.
-    pub fn at_best_val(&self) -> String {
+    pub(crate) fn at_best_val(&self) -> String {
         match (self.test_acc_at_best_val, self.test_acc_at_best_val_std) {
             (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
             _ => "–".into(),
@@ -252,7 +252,7 @@ impl Row {
 }
 
 /// A markdown table of rows.
-pub fn markdown(rows: &[Row]) -> String {
+pub(crate) fn markdown(rows: &[Row]) -> String {
     let [val, fin, best] = ACCURACY_HEADERS;
     let mut s = format!(
         "| cell | layers | hidden | bi | emb | readout | epochs | subset | seeds | {val} | {fin} | {best} | best epoch | s/epoch | params | failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
@@ -285,13 +285,13 @@ pub fn markdown(rows: &[Row]) -> String {
 /// the grid points that failed before training (`failed`).
 /// How `summary` prints its table (`--format`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SummaryFormat {
+pub(crate) enum SummaryFormat {
     Markdown,
     Csv,
     Json,
 }
 
-pub fn render(rows: &[Row], failed: &[(PathBuf, String)], format: SummaryFormat) -> Result<Vec<u8>> {
+pub(crate) fn render(rows: &[Row], failed: &[(PathBuf, String)], format: SummaryFormat) -> Result<Vec<u8>> {
     Ok(match format {
         SummaryFormat::Markdown => {
             let mut s = markdown(rows);

@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// `1..8`, `1..=8` (both inclusive) or `1,2,4,8`.
-pub fn parse_depths(text: &str) -> Result<Vec<i64>> {
+pub(crate) fn parse_depths(text: &str) -> Result<Vec<i64>> {
     let bad = || anyhow::anyhow!("--depth {text}: expected a range like 1..8 (inclusive) or a list like 1,2,4,8, depths >= 1");
     let depths: Vec<i64> = if let Some((a, b)) = text.split_once("..") {
         let a: i64 = a.trim().parse().map_err(|_| bad())?;
@@ -37,7 +37,7 @@ pub fn parse_depths(text: &str) -> Result<Vec<i64>> {
 }
 
 /// The study's cells as `--cells` gave them (clap parsed the names), each at most once.
-pub fn check_cells(cells: &[Cell]) -> Result<()> {
+pub(crate) fn check_cells(cells: &[Cell]) -> Result<()> {
     if let Some(c) = crate::util::first_repeat(cells) {
         let text: Vec<&str> = cells.iter().map(|c| c.name()).collect();
         bail!("--cells {}: cell {} is given twice; give each cell once", text.join(","), c.name());
@@ -46,11 +46,11 @@ pub fn check_cells(cells: &[Cell]) -> Result<()> {
 }
 
 /// A finished run of a study: its cell, depth and directory.
-pub type StudyRun = (Cell, i64, PathBuf);
+pub(crate) type StudyRun = (Cell, i64, PathBuf);
 
 /// The study's points: `base` with gradients logged every step (unless it says
 /// otherwise), for each cell and depth, in `study/<cell>-l<depth>`.
-pub fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i64]) -> Vec<(Cell, i64, Point)> {
+pub(crate) fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i64]) -> Vec<(Cell, i64, Point)> {
     let mut base = base.clone();
     base.grad_every = base.grad_every.or(Some(1));
     let mut out = Vec::new();
@@ -68,14 +68,14 @@ pub fn study_points(study: &Path, base: &TrainArgs, cells: &[Cell], depths: &[i6
 
 /// What a study came to: its finished runs, how many failed, and the exit status of a
 /// signal that stopped it.
-pub struct StudyOutcome {
+pub(crate) struct StudyOutcome {
     pub finished: Vec<StudyRun>,
     pub failed: usize,
     pub stopped: Option<Exit>,
 }
 
 /// Runs the study's points (skipping finished ones, resuming interrupted ones).
-pub fn run_study(points: &[(Cell, i64, Point)], data: &mut DataCache, progress: bool, worker: Option<usize>, stop: &StopFlags) -> Result<StudyOutcome> {
+pub(crate) fn run_study(points: &[(Cell, i64, Point)], data: &mut DataCache, progress: bool, worker: Option<usize>, stop: &StopFlags) -> Result<StudyOutcome> {
     let list: Vec<Point> = points.iter().map(|(_, _, p)| p.clone()).collect();
     let opts = RunAll { label: "grads", progress, retry_failed: false, worker };
     let tally = run_all(&list, data, &opts, stop, |p, status| {
@@ -99,7 +99,7 @@ struct StudyKey<'a> {
 
 /// Concatenates the runs' grads_epoch.csv rows of the recurrent layers, each after its
 /// run's cell and depth.
-pub fn write_grads_by_depth(study: &Path, runs: &[StudyRun]) -> Result<PathBuf> {
+pub(crate) fn write_grads_by_depth(study: &Path, runs: &[StudyRun]) -> Result<PathBuf> {
     let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     csv.write_record(header::<(StudyKey, GradEpochRow)>().split(','))?;
     for (cell, depth, dir) in runs {
@@ -115,13 +115,13 @@ pub fn write_grads_by_depth(study: &Path, runs: &[StudyRun]) -> Result<PathBuf> 
 
 /// A study directory (written by `imdb-rnn grads`: grads_by_depth.csv and one run
 /// directory per cell and depth) has its figures redrawn by `imdb-rnn plot`.
-pub fn is_study(dir: &Path) -> bool {
+pub(crate) fn is_study(dir: &Path) -> bool {
     dir.join("grads_by_depth.csv").is_file() && !RunDir::new(dir).config().exists()
 }
 
 /// Redraws a study's figures from its finished runs, cells and depths read from their
 /// config.json.
-pub fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
     let mut runs: Vec<StudyRun> = Vec::new();
     for entry in std::fs::read_dir(study).with_context(|| format!("cannot read {}", study.display()))?.flatten() {
         let dir = entry.path();
@@ -143,7 +143,7 @@ pub fn redraw_study(study: &Path) -> Result<Vec<PathBuf>> {
 
 /// The study's figures: first-layer norm against depth, dL/dx_t against t, learning
 /// curves overlaid, plus each run's own figures.
-pub fn study_figures(study: &Path, runs: &[StudyRun]) -> Result<Vec<PathBuf>> {
+pub(crate) fn study_figures(study: &Path, runs: &[StudyRun]) -> Result<Vec<PathBuf>> {
     let mut figures = Vec::new();
     if runs.is_empty() {
         return Ok(figures);
@@ -166,15 +166,15 @@ pub fn study_figures(study: &Path, runs: &[StudyRun]) -> Result<Vec<PathBuf>> {
 }
 
 /// Each run's first-layer recurrent gradient norm, by cell and depth.
-pub fn depth_points(runs: &[StudyRun]) -> Result<Vec<plots::DepthPoint>> {
+pub(crate) fn depth_points(runs: &[StudyRun]) -> Result<Vec<plots::DepthPoint>> {
     runs.iter().map(|(c, d, dir)| Ok(plots::DepthPoint { cell: c.name().into(), depth: *d, first_layer_norm: plots::read_first_layer_norm(dir)? })).collect()
 }
 
 /// A labelled ‖dL/dx_t‖ profile: (position, mean norm) pairs.
-pub type TimeSeries = (String, Vec<(i64, f64)>);
+pub(crate) type TimeSeries = (String, Vec<(i64, f64)>);
 
 /// Each run's last-epoch ‖dL/dx_t‖ profile, labelled `<cell> depth <d>`.
-pub fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<TimeSeries>> {
+pub(crate) fn time_series(runs: &[StudyRun], from_end: bool) -> Result<Vec<TimeSeries>> {
     runs.iter().map(|(c, d, dir)| Ok((format!("{} depth {d}", c.name()), plots::read_time_profile(dir, None, from_end)?))).collect()
 }
 

@@ -5,10 +5,10 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 /// Ordered keys (train flags without `--`) with their values.
-pub type Grid = Vec<(String, Vec<String>)>;
+pub(crate) type Grid = Vec<(String, Vec<String>)>;
 
 /// `key=v1,v2 key2=v3` -> ordered keys with their values.
-pub fn parse_grid(text: &str) -> Result<Grid> {
+pub(crate) fn parse_grid(text: &str) -> Result<Grid> {
     let mut out: Grid = Vec::new();
     for item in text.split_whitespace() {
         let Some((key, values)) = item.split_once('=') else {
@@ -31,7 +31,7 @@ pub fn parse_grid(text: &str) -> Result<Grid> {
 }
 
 /// Every combination, the first key varying slowest.
-pub fn expand(grid: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
+pub(crate) fn expand(grid: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
     let mut points: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for (key, values) in grid {
         points = points
@@ -50,7 +50,7 @@ pub fn expand(grid: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
 
 /// The directory name of a grid point: `cell=lstm,layers=2,seed=0` (characters a run
 /// name may not hold become `_`).
-pub fn point_name(point: &[(String, String)]) -> String {
+pub(crate) fn point_name(point: &[(String, String)]) -> String {
     let raw = point.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
     let name: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=,+".contains(c) { c } else { '_' }).collect();
     if name.is_empty() {
@@ -61,7 +61,7 @@ pub fn point_name(point: &[(String, String)]) -> String {
 }
 
 /// `I/N` -> (I, N) with 0 <= I < N.
-pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
+pub(crate) fn parse_shard(text: &str) -> Result<(usize, usize)> {
     let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?)));
     match parsed {
         Some((i, n)) if n > 0 && i < n => Ok((i, n)),
@@ -70,7 +70,7 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
 }
 
 /// The items of `all` this worker takes: those at positions `i` with `i % n == shard`.
-pub fn take_shard<T>(all: Vec<T>, (shard, shards): (usize, usize)) -> Vec<T> {
+pub(crate) fn take_shard<T>(all: Vec<T>, (shard, shards): (usize, usize)) -> Vec<T> {
     all.into_iter().enumerate().filter(|(i, _)| i % shards == shard).map(|(_, t)| t).collect()
 }
 
@@ -86,7 +86,7 @@ struct SweepFile {
 }
 
 /// Reads a sweep file into its shared options and its grid.
-pub fn read_sweep_file(path: &Path) -> Result<(TrainArgs, Grid)> {
+pub(crate) fn read_sweep_file(path: &Path) -> Result<(TrainArgs, Grid)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read sweep file {}", path.display()))?;
     let file: SweepFile = toml::from_str(&text).with_context(|| format!("{} is not a valid sweep file", path.display()))?;
     let base: TrainArgs = toml::Value::Table(file.base).try_into().with_context(|| format!("{} has an option that is not a train flag", path.display()))?;

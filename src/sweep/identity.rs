@@ -19,7 +19,7 @@ pub(crate) fn data_shaped_fields(args: &TrainArgs, now: &TrainConfig) -> Vec<&'s
 
 /// A point whose configuration another run holds: its directory is never trained.
 #[derive(Debug, Clone)]
-pub struct SameAs {
+pub(crate) struct SameAs {
     pub point: Point,
     /// The run directory (a finished run in the sweep, or an earlier point) it reuses.
     pub run: PathBuf,
@@ -28,7 +28,7 @@ pub struct SameAs {
 /// Splits `points` into those to run and those whose configuration is already another
 /// point's (earlier in the list) or a finished run's under `root` in another directory.
 /// A point with options that do not resolve is kept: it fails on its own, with its reason.
-pub fn distinct_points(root: &Path, points: Vec<Point>) -> (Vec<Point>, Vec<SameAs>) {
+pub(crate) fn distinct_points(root: &Path, points: Vec<Point>) -> (Vec<Point>, Vec<SameAs>) {
     let finished: Vec<(PathBuf, TrainConfig)> = RunDir::discover(root)
         .into_iter()
         .filter(|run| run.read_summary().is_some_and(|s| s.is_finished()))

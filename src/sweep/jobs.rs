@@ -14,12 +14,12 @@ use anyhow::{Context, Result};
 use std::process::{Child, Command, Stdio};
 
 /// The hidden flag a worker process is started with (its value: the worker's index).
-pub const WORKER_FLAG: &str = "--job-worker";
+pub(crate) const WORKER_FLAG: &str = "--job-worker";
 
 /// How a command's points are spread over processes: `--jobs`, and whether this process
 /// is one of the workers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Jobs {
+pub(crate) struct Jobs {
     /// Worker processes to start (1: train in this process).
     pub workers: usize,
     /// Set in a worker process: its index among the workers.
@@ -28,19 +28,19 @@ pub struct Jobs {
 
 impl Jobs {
     /// `--jobs` as given (`0` is refused by clap's range) and `--job-worker`.
-    pub fn new(jobs: usize, worker: Option<usize>) -> Jobs {
+    pub(crate) fn new(jobs: usize, worker: Option<usize>) -> Jobs {
         Jobs { workers: jobs.max(1), worker }
     }
 
     /// Whether this process should start workers rather than train itself.
-    pub fn launches(&self) -> bool {
+    pub(crate) fn launches(&self) -> bool {
         self.worker.is_none() && self.workers > 1
     }
 }
 
 /// What the workers came to.
 #[derive(Debug, Default)]
-pub struct WorkersOutcome {
+pub(crate) struct WorkersOutcome {
     /// Set when a signal stopped a worker (or this process): the exit status to return.
     pub stopped: Option<Exit>,
     /// Workers that exited with an error (a status other than success or "some failed").
@@ -50,7 +50,7 @@ pub struct WorkersOutcome {
 /// Starts `jobs.workers` copies of this process's command line as workers and waits for
 /// all of them; a stop signal received here is passed on to them (a terminal's Ctrl-C
 /// reaches them directly).
-pub fn run_workers(jobs: Jobs, user_threads: Option<usize>, stop: &StopFlags) -> Result<WorkersOutcome> {
+pub(crate) fn run_workers(jobs: Jobs, user_threads: Option<usize>, stop: &StopFlags) -> Result<WorkersOutcome> {
     let threads = user_threads.unwrap_or_else(|| crate::cpu::share_of_cores(jobs.workers));
     crate::errln!("imdb-rnn: {} worker processes, {threads} CPU thread(s) each", jobs.workers);
     let mut children = Vec::new();
@@ -112,7 +112,7 @@ fn wait_all(mut children: Vec<Child>, stop: &StopFlags) -> Result<WorkersOutcome
 /// What a command that trains many runs does first: with `--jobs N` (and not itself a
 /// worker), starts the workers and waits for them. `Some(exit)`: a signal stopped them,
 /// end with it; `None`: go on (every run the workers could train is finished).
-pub fn launch_workers_if_asked(jobs: Jobs, user_threads: Option<usize>, label: &str, stop: &StopFlags) -> Result<Option<Exit>> {
+pub(crate) fn launch_workers_if_asked(jobs: Jobs, user_threads: Option<usize>, label: &str, stop: &StopFlags) -> Result<Option<Exit>> {
     if !jobs.launches() {
         return Ok(None);
     }
@@ -128,7 +128,7 @@ pub fn launch_workers_if_asked(jobs: Jobs, user_threads: Option<usize>, label: &
 }
 
 /// The error for workers that failed: their own messages are above it on stderr.
-pub fn workers_failed(errors: &[(usize, i32)]) -> anyhow::Error {
+pub(crate) fn workers_failed(errors: &[(usize, i32)]) -> anyhow::Error {
     let list: Vec<String> = errors.iter().map(|(i, code)| format!("worker {i} exited with status {code}")).collect();
     anyhow::anyhow!("{}; its message is above; fix it and run the same command again (finished runs are kept)", list.join(", "))
 }

@@ -1,15 +1,15 @@
 //! Many trainings as one job: a sweep's grid ([`grid`]), its points run resumably on data
 //! prepared once ([`point`]) by one process or several at once ([`jobs`]) and identified by their configuration ([`identity`]), and the vanishing-gradient study by cell and depth
 //! ([`grads`]). `imdb-rnn sweep`, `grads` and `course` call these.
-pub mod grads;
-pub mod grid;
-pub mod identity;
-pub mod jobs;
-pub mod point;
+pub(crate) mod grads;
+pub(crate) mod grid;
+pub(crate) mod identity;
+pub(crate) mod jobs;
+pub(crate) mod point;
 
-pub use point::{run_all, run_point, Point, PointStatus, RunAll, Tally};
+pub(crate) use point::{run_all, Point, RunAll, Tally};
 
 /// The message a sweep, study or course prints when a signal stopped it.
-pub fn say_stopped(what: &str) {
+pub(crate) fn say_stopped(what: &str) {
     crate::errln!("imdb-rnn: {what} stopped by signal; run the same command again to resume");
 }

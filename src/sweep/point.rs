@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// What happened to one point.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PointStatus {
+pub(crate) enum PointStatus {
     Finished,
     AlreadyDone,
     Failed(String),
@@ -23,7 +23,7 @@ pub enum PointStatus {
 
 impl PointStatus {
     /// How a sweep's listing says it.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             PointStatus::Finished => "finished".into(),
             PointStatus::AlreadyDone => "already finished".into(),
@@ -36,7 +36,7 @@ impl PointStatus {
 
 /// A point to run: its run name, directory and options.
 #[derive(Debug, Clone)]
-pub struct Point {
+pub(crate) struct Point {
     pub name: String,
     pub dir: PathBuf,
     pub args: TrainArgs,
@@ -48,7 +48,7 @@ pub struct Point {
 
 impl Point {
     /// The point `name` in `dir`, its options resolved now.
-    pub fn new(name: String, dir: PathBuf, args: TrainArgs) -> Point {
+    pub(crate) fn new(name: String, dir: PathBuf, args: TrainArgs) -> Point {
         let checked = TrainConfig::resolve(&args, None).map_err(|e| format!("{e:#}"));
         Point { name, dir, args, checked }
     }
@@ -57,7 +57,7 @@ impl Point {
 /// Runs `point` in its directory with the sweep's rules: skip when finished (or
 /// failed, unless `retry_failed`), skip when another worker holds its lock, resume
 /// from a checkpoint, record a failure with its reason.
-pub fn run_point(point: &Point, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
+pub(crate) fn run_point(point: &Point, data: &mut DataCache, progress: bool, retry_failed: bool, stop: &StopFlags) -> Result<PointStatus> {
     let (name, dir) = (&point.name, &point.dir);
     let run_dir = RunDir::new(dir);
     let Some(_lock) = run_dir.try_lock()? else {
@@ -100,7 +100,7 @@ pub fn run_point(point: &Point, data: &mut DataCache, progress: bool, retry_fail
 /// A point's directory holds the run of its whole configuration, not just its grid
 /// values: rerunning a sweep with a changed shared option (say --epochs) must not
 /// report the old runs as finished, so it is refused, naming the option.
-pub fn refuse_changed_options(point: &Point) -> Result<()> {
+pub(crate) fn refuse_changed_options(point: &Point) -> Result<()> {
     let dir = &point.dir;
     let (Ok(record), Ok(now)) = (RunDir::new(dir).read_config(), &point.checked) else {
         // No run yet, or options the point itself will report as failed.
@@ -115,7 +115,7 @@ pub fn refuse_changed_options(point: &Point) -> Result<()> {
 }
 
 /// How to run a list of points.
-pub struct RunAll<'a> {
+pub(crate) struct RunAll<'a> {
     /// The command's name for progress lines (`sweep`, `grads`, `course`).
     pub label: &'a str,
     pub progress: bool,
@@ -127,7 +127,7 @@ pub struct RunAll<'a> {
 
 /// What a list of points came to.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Points trained now.
     pub trained: usize,
     /// Points already finished before (skipped).
@@ -140,7 +140,7 @@ pub struct Tally {
 
 /// Runs `points` one after another on data prepared once, calling `report` after each;
 /// stops at the first point a signal stopped.
-pub fn run_all(
+pub(crate) fn run_all(
     points: &[Point],
     data: &mut DataCache,
     opts: &RunAll,
@@ -177,6 +177,6 @@ pub fn run_all(
 }
 
 /// Whether `dir` holds a run whose summary.json says it finished.
-pub fn is_finished(dir: &Path) -> bool {
+pub(crate) fn is_finished(dir: &Path) -> bool {
     RunDir::new(dir).read_summary().is_some_and(|s| s.is_finished())
 }

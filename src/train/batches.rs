@@ -7,11 +7,11 @@ use tch::{Device, Tensor};
 
 /// Reviews per pool when bucketing: pools of this many batches are sorted by length, so
 /// batches hold similar lengths while which reviews meet still changes every epoch.
-pub const POOL_BATCHES: usize = 50;
+pub(crate) const POOL_BATCHES: usize = 50;
 
 /// One batch of an epoch, as the sampler plans it on the host.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BatchPlan {
+pub(crate) struct BatchPlan {
     /// Row indices into the split.
     pub rows: Vec<usize>,
     /// Token positions the batch keeps: `max_len` for random batches, the longest of its
@@ -20,7 +20,7 @@ pub struct BatchPlan {
 }
 
 /// A review's length as the model sees it: at most `max_len`, at least 1.
-pub fn kept_length(length: u32, max_len: usize) -> usize {
+pub(crate) fn kept_length(length: u32, max_len: usize) -> usize {
     (length as usize).clamp(1, max_len)
 }
 
@@ -30,7 +30,7 @@ pub fn kept_length(length: u32, max_len: usize) -> usize {
 /// `bucket`: the same permutation cut into pools of [`POOL_BATCHES`] batches; each pool
 /// is sorted by kept length (ties keep permutation order), cut into batches, each
 /// trimmed to its longest review; then the order of all batches is shuffled.
-pub fn epoch_batches(lengths: &[u32], max_len: usize, batch_size: usize, batching: Batching, seed: u64, epoch: usize) -> Vec<BatchPlan> {
+pub(crate) fn epoch_batches(lengths: &[u32], max_len: usize, batch_size: usize, batching: Batching, seed: u64, epoch: usize) -> Vec<BatchPlan> {
     let perm = Rng::derive(seed, 10_000 + epoch as u64).permutation(lengths.len());
     match batching {
         Batching::Random => perm.chunks(batch_size).map(|rows| BatchPlan { rows: rows.to_vec(), width: max_len }).collect(),
@@ -53,7 +53,7 @@ pub fn epoch_batches(lengths: &[u32], max_len: usize, batch_size: usize, batchin
 /// The evaluation batches of a split: in split order at full width for the `final`
 /// readout; for the length-aware ones sorted by length and each trimmed to its longest
 /// review (order does not change a review's result, padding only costs time).
-pub fn evaluation_batches(lengths: &[u32], max_len: usize, batch_size: usize, length_aware: bool) -> Vec<BatchPlan> {
+pub(crate) fn evaluation_batches(lengths: &[u32], max_len: usize, batch_size: usize, length_aware: bool) -> Vec<BatchPlan> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     if !length_aware {
         return order.chunks(batch_size).map(|rows| BatchPlan { rows: rows.to_vec(), width: max_len }).collect();
@@ -66,7 +66,7 @@ pub fn evaluation_batches(lengths: &[u32], max_len: usize, batch_size: usize, le
 }
 
 /// Rows of reviews on the device: a whole split, or one batch cut out of it.
-pub struct Batch {
+pub(crate) struct Batch {
     /// `[B, width]` int64 token ids.
     pub tokens: Tensor,
     /// `[B]` float 0/1 (empty when the reviews have no labels, as in `predict`).
@@ -78,7 +78,7 @@ pub struct Batch {
 impl Batch {
     /// Host rows as device tensors: `tokens` holds `lengths.len()` rows of `width` ids;
     /// `labels` is one per row, or empty for unlabelled reviews.
-    pub fn upload(tokens: &[i64], width: usize, lengths: &[i64], labels: &[f32], device: Device) -> Batch {
+    pub(crate) fn upload(tokens: &[i64], width: usize, lengths: &[i64], labels: &[f32], device: Device) -> Batch {
         Batch {
             tokens: Tensor::from_slice(tokens).reshape([lengths.len() as i64, width as i64]).to_device(device),
             labels: Tensor::from_slice(labels).to_device(device),
@@ -88,7 +88,7 @@ impl Batch {
 
     /// The rows `plan` names, keeping their first `plan.width` positions: how training,
     /// evaluation and gradient logging all cut a batch out of a split.
-    pub fn select(&self, plan: &BatchPlan) -> Batch {
+    pub(crate) fn select(&self, plan: &BatchPlan) -> Batch {
         let rows: Vec<i64> = plan.rows.iter().map(|&i| i as i64).collect();
         let index = Tensor::from_slice(&rows).to_device(self.tokens.device());
         Batch {
@@ -99,12 +99,8 @@ impl Batch {
     }
 
     /// Reviews in the batch.
-    pub fn len(&self) -> i64 {
+    pub(crate) fn len(&self) -> i64 {
         self.lengths.size()[0]
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

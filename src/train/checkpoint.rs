@@ -13,7 +13,7 @@ use tch::Tensor;
 /// Training-set accumulators of the current epoch (kept in checkpoints so a run
 /// resumed mid-epoch reports the same epoch metrics).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Accum {
+pub(crate) struct Accum {
     pub loss_sum: f64,
     pub correct: i64,
     pub seen: i64,
@@ -22,7 +22,7 @@ pub struct Accum {
 
 /// The best epochs so far, and what early stopping and the plateau schedule track.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Best {
+pub(crate) struct Best {
     pub test_acc: f64,
     pub epoch: usize,
     pub val_acc: Option<f64>,
@@ -45,7 +45,7 @@ fn one() -> f64 {
 
 /// checkpoint.json: where in the run the checkpoint.ot next to it was taken.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct CheckpointState {
+pub(crate) struct CheckpointState {
     /// Completed epochs.
     pub epoch: usize,
     /// Next batch of epoch `epoch + 1` (0 at an epoch boundary).
@@ -61,7 +61,7 @@ pub struct CheckpointState {
 /// taken mid-epoch carries them, so the resumed epoch's grads_epoch.csv and
 /// grads_time.csv cover the steps before the stop too.
 #[derive(Default)]
-pub struct EpochGrads {
+pub(crate) struct EpochGrads {
     /// One row of norms (in the layout's order) per logged step.
     pub norms: Vec<Vec<f32>>,
     pub time: Option<TimeGrads>,
@@ -105,7 +105,7 @@ impl EpochGrads {
 /// Writes checkpoint.ot and checkpoint.json. `names` are the trainable parameters'
 /// names, in the order of Adam's moments; `epoch_grads` what the epoch in progress has
 /// logged so far.
-pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState, epoch_grads: &EpochGrads) -> Result<()> {
+pub(crate) fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState, epoch_grads: &EpochGrads) -> Result<()> {
     let mut named: Vec<(String, Tensor)> = model.named_parameters().into_iter().map(|(n, t)| (format!("model.{n}"), t.shallow_clone())).collect();
     for (i, n) in names.iter().enumerate() {
         named.push((format!("adam.m.{n}"), adam.m[i].shallow_clone()));
@@ -123,7 +123,7 @@ pub fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String],
 
 /// Loads the checkpoint into `model` and `adam`, refusing a pair that disagrees; returns
 /// where it was taken and the gradient statistics of the epoch it interrupted.
-pub fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<(CheckpointState, EpochGrads)> {
+pub(crate) fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<(CheckpointState, EpochGrads)> {
     let state: CheckpointState = serde_json::from_slice(&std::fs::read(run_dir.checkpoint_state())?)
         .with_context(|| format!("{} is corrupt; delete the run directory to start over", run_dir.checkpoint_state().display()))?;
     let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(run_dir.checkpoint(), model.device)

@@ -2,7 +2,7 @@
 //! a sweep's grid, all optional), then `TrainConfig`, validated and fully resolved.
 //! Over 500 lines because `TrainArgs`' doc comments are every training flag's `--help`.
 use super::defaults;
-pub use super::device::{parse_device, DeviceSpec};
+pub(crate) use super::device::{parse_device, DeviceSpec};
 use crate::cpu::Denormals;
 use crate::data::prepare::{EncodeConfig, Truncate};
 use crate::model::recurrent::{Cell, Nonlinearity, RecurrentConfig};
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// e.g. `layers = 3`); a flag given on the command line wins over the file.
 #[derive(clap::Args, Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// Recurrent cell [default: lstm].
     #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,7 +163,7 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     /// Reads a TOML file of train options.
-    pub fn from_toml_file(path: &Path) -> Result<TrainArgs> {
+    pub(crate) fn from_toml_file(path: &Path) -> Result<TrainArgs> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
         let args: TrainArgs =
             toml::from_str(&text).with_context(|| format!("config {} is not valid (keys are the train flags, e.g. layers = 2)", path.display()))?;
@@ -178,7 +178,7 @@ impl TrainArgs {
 
     /// Refuses NaN and infinite values, naming the option: merging options goes
     /// through JSON, which has neither, so they must never get that far.
-    pub fn check_finite(&self) -> Result<()> {
+    pub(crate) fn check_finite(&self) -> Result<()> {
         for (name, value) in self.floats() {
             if let Some(v) = value.filter(|v| !v.is_finite()) {
                 bail!("--{name} {v}: not a finite number; --{name} must be {}", float_range(name));
@@ -188,7 +188,7 @@ impl TrainArgs {
     }
 
     /// `self` with every option `over` sets replacing ours.
-    pub fn overlay(&self, over: &TrainArgs) -> TrainArgs {
+    pub(crate) fn overlay(&self, over: &TrainArgs) -> TrainArgs {
         let mut base = serde_json::to_value(self).expect("args serialise");
         let top = serde_json::to_value(over).expect("args serialise");
         if let (Some(b), Some(t)) = (base.as_object_mut(), top.as_object()) {
@@ -207,7 +207,7 @@ impl TrainArgs {
     }
 
     /// Sets one option from `key=value` text (sweep grids), with the flag's name as key.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<()> {
         let key = key.replace('_', "-");
         let key = key.as_str();
         let mut map = serde_json::to_value(&*self)?;
@@ -230,7 +230,7 @@ impl TrainArgs {
 /// How training batches are drawn (`--batching`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash, Default)]
 #[serde(rename_all = "lowercase")]
-pub enum Batching {
+pub(crate) enum Batching {
     /// A seeded shuffle, every batch padded to --max-len.
     #[default]
     Random,
@@ -241,7 +241,7 @@ pub enum Batching {
 /// The learning rate over a run (`--lr-schedule`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Hash, Default)]
 #[serde(rename_all = "lowercase")]
-pub enum LrSchedule {
+pub(crate) enum LrSchedule {
     #[default]
     Constant,
     Cosine,
@@ -250,7 +250,7 @@ pub enum LrSchedule {
 
 /// A validated, fully resolved training configuration (what config.json records).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct TrainConfig {
+pub(crate) struct TrainConfig {
     pub model: ModelConfig,
     pub encode: EncodeConfig,
     pub epochs: usize,
@@ -342,7 +342,7 @@ fn embedding_size(emb: EmbeddingMode, asked: Option<i64>, glove_dim: Option<i64>
 /// once per run (tests/one_resolve_per_run.rs holds it to that).
 static RESOLVED: AtomicUsize = AtomicUsize::new(0);
 
-/// The count of [`TrainConfig::resolve`] calls so far in this process.
+/// The count of `TrainConfig::resolve` calls so far in this process.
 pub fn resolve_calls() -> usize {
     RESOLVED.load(Ordering::Relaxed)
 }
@@ -386,14 +386,14 @@ fn resolve_batching(asked: Option<Batching>, readout: Readout) -> Result<Batchin
 impl TrainConfig {
     /// Checks every option and fills defaults. `glove_dim` is the dimension of the
     /// GloVe file when the embedding uses one. Errors name the flag.
-    pub fn resolve(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
+    pub(crate) fn resolve(a: &TrainArgs, glove_dim: Option<i64>) -> Result<TrainConfig> {
         RESOLVED.fetch_add(1, Ordering::Relaxed);
         TrainConfig::build(a, glove_dim)
     }
 
     /// This configuration, resolved before its GloVe file was looked at, with that file's
     /// dimension: what `resolve` with `glove_dim` gives, without resolving again.
-    pub fn with_glove_dim(mut self, emb_dim: Option<i64>, glove_dim: i64) -> Result<TrainConfig> {
+    pub(crate) fn with_glove_dim(mut self, emb_dim: Option<i64>, glove_dim: i64) -> Result<TrainConfig> {
         self.model.recurrent.input_size = embedding_size(self.model.embedding, emb_dim, Some(glove_dim))?;
         Ok(self)
     }
@@ -462,7 +462,7 @@ impl TrainConfig {
 
     /// A readable run name from the options, e.g. `lstm-l3-h128-random-final-s0`, or
     /// `gru-l1-h128-random-last-e10-clip1-len400-s0` with non-default options.
-    pub fn default_name(&self) -> String {
+    pub(crate) fn default_name(&self) -> String {
         let r = &self.model.recurrent;
         let mut name = r.cell.name().to_string();
         if r.nonlinearity == Nonlinearity::Relu {
@@ -586,7 +586,7 @@ fn float_range(name: &str) -> &'static str {
 /// The first option in which two configurations differ, e.g. `--epochs is 1 there, 2
 /// now`, found by walking their JSON (so options added later are covered too). Paths
 /// in `ignore` (such as `model.vocab_size`) are not compared.
-pub fn first_difference(there: &TrainConfig, now: &TrainConfig, ignore: &[&str]) -> Option<String> {
+pub(crate) fn first_difference(there: &TrainConfig, now: &TrainConfig, ignore: &[&str]) -> Option<String> {
     let (a, b) = (serde_json::to_value(there).ok()?, serde_json::to_value(now).ok()?);
     let mut differing = Vec::new();
     differing_leaves(&a, &b, "", ignore, &mut differing);
@@ -616,7 +616,7 @@ fn option_of(path: &str) -> String {
 }
 
 /// Resolves a run directory name inside `runs_dir`, refusing names that would escape it.
-pub fn run_dir(runs_dir: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn run_dir(runs_dir: &Path, name: &str) -> Result<PathBuf> {
     let ok = !name.is_empty() && name != "." && name != ".." && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=,+".contains(c));
     if !ok {
         bail!("--name {name:?}: use letters, digits and - _ . = , + only (the run directory lives inside --runs-dir)");

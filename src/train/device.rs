@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Where to compute (`--device`): `auto`, `cpu`, `cuda` or `cuda:N`, parsed once and
 /// written to config.json as the same text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceSpec {
+pub(crate) enum DeviceSpec {
     /// The first GPU when CUDA works, else the CPU.
     Auto,
     Cpu,
@@ -16,7 +16,7 @@ pub enum DeviceSpec {
 
 impl DeviceSpec {
     /// Reads `auto|cpu|cuda|cuda:N`; errors name `--device`.
-    pub fn parse(spec: &str) -> Result<DeviceSpec> {
+    pub(crate) fn parse(spec: &str) -> Result<DeviceSpec> {
         match spec {
             "auto" => Ok(DeviceSpec::Auto),
             "cpu" => Ok(DeviceSpec::Cpu),
@@ -29,7 +29,7 @@ impl DeviceSpec {
     }
 
     /// The libtorch device, checking that CUDA is there if asked for.
-    pub fn device(self) -> Result<tch::Device> {
+    pub(crate) fn device(self) -> Result<tch::Device> {
         let cuda = tch::Cuda::is_available();
         match self {
             DeviceSpec::Auto => Ok(if cuda { tch::Device::Cuda(0) } else { tch::Device::Cpu }),
@@ -72,6 +72,6 @@ impl<'de> Deserialize<'de> for DeviceSpec {
 }
 
 /// Parses `auto|cpu|cuda|cuda:N` into a device, checking that CUDA is there if asked for.
-pub fn parse_device(spec: &str) -> Result<tch::Device> {
+pub(crate) fn parse_device(spec: &str) -> Result<tch::Device> {
     DeviceSpec::parse(spec)?.device()
 }

@@ -7,14 +7,14 @@ use tch::{Device, Kind, Tensor};
 
 /// Reviews per evaluation batch on CPU: training's 64. Larger batches allocate (and
 /// page-fault) more than they save there (BENCHMARKS.md).
-pub const CPU_EVAL_BATCH: usize = 64;
+pub(crate) const CPU_EVAL_BATCH: usize = 64;
 /// Reviews per evaluation batch on CUDA: without gradients a batch of 64 leaves the GPU
 /// mostly idle between kernel launches, and 1,024 reviews of 800 tokens through a
 /// bidirectional layer of 128 take ~0.2 GB of activations.
-pub const CUDA_EVAL_BATCH: usize = 1024;
+pub(crate) const CUDA_EVAL_BATCH: usize = 1024;
 
 /// How many reviews one evaluation batch holds on `device`.
-pub fn evaluation_batch_size(device: Device) -> usize {
+pub(crate) fn evaluation_batch_size(device: Device) -> usize {
     if device.is_cuda() {
         CUDA_EVAL_BATCH
     } else {
@@ -23,7 +23,7 @@ pub fn evaluation_batch_size(device: Device) -> usize {
 }
 
 /// Loss and accuracy over a split, in evaluation mode.
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     pub loss: f64,
     pub acc: f64,
     /// P(positive) per review, in split order; only when asked for (`eval` needs them,
@@ -33,14 +33,14 @@ pub struct Evaluation {
 
 /// Runs the model over `split` without gradients, in batches of
 /// [`evaluation_batch_size`] for its device.
-pub fn evaluate(model: &Classifier, split: &SplitTensors, keep_probs: bool) -> Evaluation {
+pub(crate) fn evaluate(model: &Classifier, split: &SplitTensors, keep_probs: bool) -> Evaluation {
     evaluate_in_batches(model, split, keep_probs, evaluation_batch_size(model.device))
 }
 
 /// Runs the model over `split` without gradients, `batch_size` reviews at a time. The
 /// length-aware readouts see the reviews sorted by length, each batch cut to its
 /// longest review ([`batches::evaluation_batches`]); `probs` come back in split order.
-pub fn evaluate_in_batches(model: &Classifier, split: &SplitTensors, keep_probs: bool, batch_size: usize) -> Evaluation {
+pub(crate) fn evaluate_in_batches(model: &Classifier, split: &SplitTensors, keep_probs: bool, batch_size: usize) -> Evaluation {
     let _guard = tch::no_grad_guard();
     let mut loss_sum = Tensor::zeros([], (Kind::Double, model.device));
     let mut correct = Tensor::zeros([], (Kind::Int64, model.device));

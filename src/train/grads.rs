@@ -17,7 +17,7 @@ pub struct NormEntry {
     pub gate: &'static str,
 }
 
-/// The list of norms logged for a model, in the order [`norms`] returns them.
+/// The list of norms logged for a model, in the order [`parameter_norms`] returns them.
 pub fn layout(model: &Classifier) -> Vec<NormEntry> {
     let gates = model.config.recurrent.cell.gate_names();
     let mut out = Vec::new();

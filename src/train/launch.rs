@@ -15,7 +15,7 @@ use std::path::Path;
 /// `checked` (resolved before its GloVe file was looked at) with that file found through
 /// `data`, fetched if need be, and its dimension as the embedding size: the run's one
 /// resolved configuration.
-pub fn fit_to_glove(checked: TrainConfig, emb_dim: Option<i64>, data: &mut DataCache) -> Result<TrainConfig> {
+pub(crate) fn fit_to_glove(checked: TrainConfig, emb_dim: Option<i64>, data: &mut DataCache) -> Result<TrainConfig> {
     let Some(value) = &checked.glove else { return Ok(checked) };
     let dim = crate::data::glove::peek_dim(&data.glove_file(value)?)?;
     checked.with_glove_dim(emb_dim, dim as i64)
@@ -23,7 +23,7 @@ pub fn fit_to_glove(checked: TrainConfig, emb_dim: Option<i64>, data: &mut DataC
 
 /// Trains `cfg` (fitted by [`fit_to_glove`]) into `dir` on the data it names, loaded
 /// through `data`.
-pub fn launch(cfg: &TrainConfig, dir: &Path, data: &mut DataCache, opts: RunOptions) -> Result<Outcome> {
+pub(crate) fn launch(cfg: &TrainConfig, dir: &Path, data: &mut DataCache, opts: RunOptions) -> Result<Outcome> {
     let loaded = data.load(cfg.encode, cfg.glove.as_deref())?;
     let (archive, data, glove) = (loaded.archive, loaded.data, loaded.glove);
     let cfg = &config_for_data(cfg, data);

@@ -14,7 +14,7 @@ use tch::{Device, Tensor};
 
 /// Where a checkpoint was taken: the rows a resumed run keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogPosition {
+pub(crate) struct LogPosition {
     /// Completed epochs.
     pub epoch: usize,
     /// Training steps taken.
@@ -22,7 +22,7 @@ pub struct LogPosition {
 }
 
 /// The open logs of a run.
-pub struct RunLog {
+pub(crate) struct RunLog {
     run_dir: RunDir,
     metrics: CsvFile,
     steps: CsvFile,
@@ -33,7 +33,7 @@ pub struct RunLog {
 impl RunLog {
     /// Opens the logs: a fresh run (`resume_at` `None`) starts them anew; a resumed one
     /// keeps the rows up to its checkpoint and drops those a crash wrote after it.
-    pub fn open(run_dir: &RunDir, resume_at: Option<LogPosition>, log_grads: bool) -> Result<RunLog> {
+    pub(crate) fn open(run_dir: &RunDir, resume_at: Option<LogPosition>, log_grads: bool) -> Result<RunLog> {
         match resume_at {
             Some(at) => truncate_after(run_dir, at)?,
             None => {
@@ -50,16 +50,16 @@ impl RunLog {
         })
     }
 
-    pub fn epoch(&mut self, row: &EpochMetrics) -> Result<()> {
+    pub(crate) fn epoch(&mut self, row: &EpochMetrics) -> Result<()> {
         self.metrics.append([row])
     }
 
-    pub fn steps(&mut self, rows: &[StepRow]) -> Result<()> {
+    pub(crate) fn steps(&mut self, rows: &[StepRow]) -> Result<()> {
         self.steps.append(rows)
     }
 
     /// Appends grads.csv rows (nothing when gradients are not logged).
-    pub fn grads<'a>(&mut self, rows: impl IntoIterator<Item = GradRow<'a>>) -> Result<()> {
+    pub(crate) fn grads<'a>(&mut self, rows: impl IntoIterator<Item = GradRow<'a>>) -> Result<()> {
         match self.grads.as_mut() {
             Some(csv) => csv.append(rows),
             None => Ok(()),
@@ -68,7 +68,7 @@ impl RunLog {
 
     /// The epoch's statistics of each norm in `layout`; `norms` holds one row of values
     /// (in `layout` order) per logged step. Nothing when no step was logged.
-    pub fn grads_epoch(&self, epoch: usize, layout: &[NormEntry], norms: &[Vec<f32>]) -> Result<()> {
+    pub(crate) fn grads_epoch(&self, epoch: usize, layout: &[NormEntry], norms: &[Vec<f32>]) -> Result<()> {
         if norms.is_empty() {
             return Ok(());
         }
@@ -77,7 +77,7 @@ impl RunLog {
     }
 
     /// The epoch's mean input-gradient norm per position.
-    pub fn grads_time(&self, epoch: usize, time: &TimeGrads) -> Result<()> {
+    pub(crate) fn grads_time(&self, epoch: usize, time: &TimeGrads) -> Result<()> {
         let path = self.run_dir.grads_time();
         let get = |t: &Tensor| {
             Vec::<f32>::try_from(t.to_device(Device::Cpu))

@@ -2,25 +2,25 @@
 //! of: batches planned by `batches`, a `trainer` that takes the steps, Adam(W) on a
 //! learning-rate `schedule`, per-epoch `evaluate`, the run's CSV `log`, atomic
 //! `checkpoint`s for a bit-identical resume, `signal` handling, gradient logging.
-pub mod adam;
-pub mod batches;
-pub mod checkpoint;
-pub mod config;
-pub mod defaults;
-pub mod device;
-pub mod evaluate;
+pub(crate) mod adam;
+pub(crate) mod batches;
+pub(crate) mod checkpoint;
+pub(crate) mod config;
+pub(crate) mod defaults;
+pub(crate) mod device;
+pub(crate) mod evaluate;
 pub mod grads;
-pub mod launch;
-pub mod log;
-pub mod rows;
-pub mod run;
-pub mod schedule;
-pub mod signal;
-pub mod splits;
-pub mod trainer;
+pub(crate) mod launch;
+pub(crate) mod log;
+pub(crate) mod rows;
+pub(crate) mod run;
+pub(crate) mod schedule;
+pub(crate) mod signal;
+pub(crate) mod splits;
+pub(crate) mod trainer;
 
-pub use evaluate::{evaluate, Evaluation};
-pub use splits::{select_data, RunData, SplitTensors};
+pub(crate) use evaluate::{evaluate, Evaluation};
+pub(crate) use splits::{select_data, RunData, SplitTensors};
 
 use crate::data::glove::GloveMatrix;
 use anyhow::Result;
@@ -31,7 +31,7 @@ use trainer::{EpochEnd, Trainer};
 
 /// How a run ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Finished(Summary),
     /// A signal stopped it after a checkpoint.
     Stopped(Stop),
@@ -40,7 +40,7 @@ pub enum Outcome {
 }
 
 /// Run-time switches that are not part of the experiment.
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     pub resume: bool,
     pub progress: bool,
     pub stop: StopFlags,
@@ -49,7 +49,7 @@ pub struct RunOptions {
 
 /// Trains `cfg` on `data` (the splits `select_data` chose), writing into `run_dir`.
 /// Resumes from the checkpoint when asked.
-pub fn train(cfg: &TrainConfig, data: &RunData, glove: Option<&GloveMatrix>, run_dir: &RunDir, opts: &RunOptions) -> Result<Outcome> {
+pub(crate) fn train(cfg: &TrainConfig, data: &RunData, glove: Option<&GloveMatrix>, run_dir: &RunDir, opts: &RunOptions) -> Result<Outcome> {
     let mut trainer = Trainer::new(cfg, data, glove, run_dir, opts)?;
     while let Some(mut epoch) = trainer.begin_epoch() {
         while !epoch.done() {

@@ -9,7 +9,7 @@ use std::fmt::Display;
 
 /// One row of metrics.csv.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct EpochMetrics {
+pub(crate) struct EpochMetrics {
     pub epoch: usize,
     #[serde(serialize_with = "text")]
     pub train_loss: f64,
@@ -34,7 +34,7 @@ pub struct EpochMetrics {
 
 /// One row of steps.csv: the training loss of one batch.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct StepRow {
+pub(crate) struct StepRow {
     pub epoch: usize,
     pub step: u64,
     /// The batch's index within its epoch.
@@ -46,7 +46,7 @@ pub struct StepRow {
 /// One row of grads.csv: one norm at one logged step. Written, its names borrow the
 /// [`NormEntry`]; read back, they are owned (`GradRow<'static>`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct GradRow<'a> {
+pub(crate) struct GradRow<'a> {
     pub epoch: usize,
     pub step: u64,
     /// Empty outside the recurrent stack.
@@ -59,7 +59,7 @@ pub struct GradRow<'a> {
 }
 
 impl<'a> GradRow<'a> {
-    pub fn new(epoch: usize, step: u64, of: &'a NormEntry, norm: f32) -> GradRow<'a> {
+    pub(crate) fn new(epoch: usize, step: u64, of: &'a NormEntry, norm: f32) -> GradRow<'a> {
         GradRow { epoch, step, layer: of.layer, direction: of.direction.into(), parameter: of.parameter.as_str().into(), gate: of.gate.into(), norm }
     }
 }
@@ -67,7 +67,7 @@ impl<'a> GradRow<'a> {
 /// One row of grads_epoch.csv: one norm's statistics over an epoch's logged steps
 /// (names borrowed or owned as in [`GradRow`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct GradEpochRow<'a> {
+pub(crate) struct GradEpochRow<'a> {
     pub epoch: usize,
     pub layer: Option<i64>,
     pub direction: Cow<'a, str>,
@@ -86,7 +86,7 @@ pub struct GradEpochRow<'a> {
 impl<'a> GradEpochRow<'a> {
     /// The statistics of `norms`, the values one norm took at an epoch's logged steps
     /// (at least one).
-    pub fn new(epoch: usize, of: &'a NormEntry, mut norms: Vec<f32>) -> GradEpochRow<'a> {
+    pub(crate) fn new(epoch: usize, of: &'a NormEntry, mut norms: Vec<f32>) -> GradEpochRow<'a> {
         let last = *norms.last().expect("an epoch logs at least one step");
         let mean = norms.iter().map(|&x| x as f64).sum::<f64>() / norms.len() as f64;
         norms.sort_by(|a, b| a.total_cmp(b));
@@ -110,7 +110,7 @@ impl<'a> GradEpochRow<'a> {
 /// One row of grads_time.csv: mean ||dL/dx_t|| over an epoch at position `t` from the
 /// start and `t` back from the last real token (empty where no review reaches).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct GradTimeRow {
+pub(crate) struct GradTimeRow {
     pub epoch: usize,
     pub t: usize,
     #[serde(serialize_with = "optional_text")]

@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub use super::rows::EpochMetrics;
+pub(crate) use super::rows::EpochMetrics;
 use super::rows::{GradEpochRow, GradRow, GradTimeRow};
 use serde::de::DeserializeOwned;
 
 /// config.json: the resolved configuration plus everything needed to trust and reuse it.
 #[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     pub name: String,
     pub imdb_rnn: String,
     pub git: String,
@@ -39,7 +39,7 @@ pub struct RunRecord {
 
 /// A data file a run read, as config.json records it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct DataFile {
+pub(crate) struct DataFile {
     /// `imdb` or `glove`.
     pub role: String,
     /// Absolute.
@@ -54,7 +54,7 @@ pub struct DataFile {
 
 impl DataFile {
     /// What identifies the file at `path`; `None` when it cannot be read.
-    pub fn identify(role: &str, path: &Path) -> Option<DataFile> {
+    pub(crate) fn identify(role: &str, path: &Path) -> Option<DataFile> {
         let meta = std::fs::metadata(path).ok()?;
         let bytes = meta.is_file().then_some(meta.len());
         let official = bytes.and_then(|b| crate::fetch::official_name(path, b));
@@ -64,7 +64,7 @@ impl DataFile {
 
 impl RunRecord {
     /// The recorded file of `role`, if config.json holds one.
-    pub fn data_file(&self, role: &str) -> Option<&DataFile> {
+    pub(crate) fn data_file(&self, role: &str) -> Option<&DataFile> {
         self.data_files.iter().find(|f| f.role == role)
     }
 }
@@ -73,14 +73,14 @@ impl RunRecord {
 /// running, or stopped to be resumed).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Finished,
     /// Diverged, or refused before training (a sweep point with bad options).
     Failed,
 }
 
 impl RunStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Finished => "finished",
             RunStatus::Failed => "failed",
@@ -96,7 +96,7 @@ impl std::fmt::Display for RunStatus {
 
 /// summary.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub name: String,
     pub status: RunStatus,
     pub epochs_run: usize,
@@ -121,7 +121,7 @@ pub struct Summary {
 impl Summary {
     /// The summary of a run that failed (diverged, or was refused before training), with
     /// what it completed of `history`.
-    pub fn failed(name: &str, reason: &str, history: &[EpochMetrics]) -> Summary {
+    pub(crate) fn failed(name: &str, reason: &str, history: &[EpochMetrics]) -> Summary {
         let last = history.last();
         Summary {
             name: name.into(),
@@ -140,7 +140,7 @@ impl Summary {
         }
     }
 
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.status == RunStatus::Finished
     }
 }
@@ -151,7 +151,7 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> 
 }
 
 /// Reads `dir`'s metrics.csv back (see [`RunDir::read_metrics`]).
-pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
+pub(crate) fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
     RunDir::new(dir).read_metrics()
 }
 
@@ -163,7 +163,7 @@ fn read_rows<R: DeserializeOwned>(path: &Path) -> Result<Vec<R>> {
 }
 
 /// `root` and every directory below it, at most 4 levels down (links are not followed).
-pub fn dirs_under(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn dirs_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
@@ -181,35 +181,35 @@ pub fn dirs_under(root: &Path) -> Vec<PathBuf> {
 
 /// A run directory: where each of its files is, and how each is read and written.
 #[derive(Clone, Debug)]
-pub struct RunDir {
+pub(crate) struct RunDir {
     pub dir: PathBuf,
 }
 
 impl RunDir {
-    pub fn new(dir: &Path) -> RunDir {
+    pub(crate) fn new(dir: &Path) -> RunDir {
         RunDir { dir: dir.to_path_buf() }
     }
 
     /// The run directories below `root` (itself included, at most 4 levels down: a
     /// sweep or study nests them two levels deep; links are not followed), sorted.
-    pub fn discover(root: &Path) -> Vec<RunDir> {
+    pub(crate) fn discover(root: &Path) -> Vec<RunDir> {
         let mut out: Vec<RunDir> = dirs_under(root).into_iter().map(|d| RunDir::new(&d)).filter(RunDir::is_run).collect();
         out.sort_by(|a, b| a.dir.cmp(&b.dir));
         out
     }
 
     /// A directory is a run when it holds a config.json.
-    pub fn is_run(&self) -> bool {
+    pub(crate) fn is_run(&self) -> bool {
         self.config().is_file()
     }
 
     /// config.json, naming the directory when it has none.
-    pub fn read_config(&self) -> Result<RunRecord> {
+    pub(crate) fn read_config(&self) -> Result<RunRecord> {
         self.read_config_or(|| format!("{} is not a run directory (no config.json); pass a directory written by imdb-rnn train", self.dir.display()))
     }
 
     /// config.json, with `missing` as the error when the file cannot be read.
-    pub fn read_config_or(&self, missing: impl FnOnce() -> String) -> Result<RunRecord> {
+    pub(crate) fn read_config_or(&self, missing: impl FnOnce() -> String) -> Result<RunRecord> {
         let path = self.config();
         let bytes = std::fs::read(&path).with_context(missing)?;
         let mut record: RunRecord = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a config.json of imdb-rnn", path.display()))?;
@@ -220,22 +220,22 @@ impl RunDir {
     }
 
     /// Writes config.json atomically.
-    pub fn write_config(&self, record: &RunRecord) -> Result<()> {
+    pub(crate) fn write_config(&self, record: &RunRecord) -> Result<()> {
         crate::util::write_atomic(&self.config(), serde_json::to_string_pretty(record)?.as_bytes())
     }
 
     /// summary.json; `None` when the run has not written one (or it cannot be read).
-    pub fn read_summary(&self) -> Option<Summary> {
+    pub(crate) fn read_summary(&self) -> Option<Summary> {
         std::fs::read(self.summary()).ok().and_then(|b| serde_json::from_slice(&b).ok())
     }
 
     /// Writes summary.json atomically.
-    pub fn write_summary(&self, summary: &Summary) -> Result<()> {
+    pub(crate) fn write_summary(&self, summary: &Summary) -> Result<()> {
         crate::util::write_atomic(&self.summary(), serde_json::to_string_pretty(summary)?.as_bytes())
     }
 
     /// metrics.csv, one row per completed epoch.
-    pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
+    pub(crate) fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
         read_rows(&self.metrics())
     }
 
@@ -257,7 +257,7 @@ impl RunDir {
     /// Takes the exclusive lock of the run directory (the file `.NAME.lock` beside
     /// it, so it can be taken before the directory exists). `None` when another process
     /// holds it; the lock lasts as long as the returned file is open.
-    pub fn try_lock(&self) -> Result<Option<File>> {
+    pub(crate) fn try_lock(&self) -> Result<Option<File>> {
         let parent = self.dir.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         let name = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -270,40 +270,40 @@ impl RunDir {
         }
     }
 
-    pub fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.join("config.json")
     }
-    pub fn metrics(&self) -> PathBuf {
+    pub(crate) fn metrics(&self) -> PathBuf {
         self.dir.join("metrics.csv")
     }
-    pub fn steps(&self) -> PathBuf {
+    pub(crate) fn steps(&self) -> PathBuf {
         self.dir.join("steps.csv")
     }
-    pub fn grads(&self) -> PathBuf {
+    pub(crate) fn grads(&self) -> PathBuf {
         self.dir.join("grads.csv")
     }
-    pub fn grads_epoch(&self) -> PathBuf {
+    pub(crate) fn grads_epoch(&self) -> PathBuf {
         self.dir.join("grads_epoch.csv")
     }
-    pub fn grads_time(&self) -> PathBuf {
+    pub(crate) fn grads_time(&self) -> PathBuf {
         self.dir.join("grads_time.csv")
     }
-    pub fn vocab(&self) -> PathBuf {
+    pub(crate) fn vocab(&self) -> PathBuf {
         self.dir.join("vocab.json")
     }
-    pub fn checkpoint(&self) -> PathBuf {
+    pub(crate) fn checkpoint(&self) -> PathBuf {
         self.dir.join("checkpoint.ot")
     }
-    pub fn checkpoint_state(&self) -> PathBuf {
+    pub(crate) fn checkpoint_state(&self) -> PathBuf {
         self.dir.join("checkpoint.json")
     }
-    pub fn best(&self) -> PathBuf {
+    pub(crate) fn best(&self) -> PathBuf {
         self.dir.join("best.ot")
     }
-    pub fn model(&self) -> PathBuf {
+    pub(crate) fn model(&self) -> PathBuf {
         self.dir.join("model.ot")
     }
-    pub fn summary(&self) -> PathBuf {
+    pub(crate) fn summary(&self) -> PathBuf {
         self.dir.join("summary.json")
     }
 }

@@ -4,13 +4,13 @@ use super::config::LrSchedule;
 
 /// What `plateau` multiplies the learning rate by after an epoch without a better
 /// validation accuracy.
-pub const PLATEAU_FACTOR: f64 = 0.5;
+pub(crate) const PLATEAU_FACTOR: f64 = 0.5;
 
 /// The factor for update `step` (1-based) of `total`: a linear warm-up over the first
 /// `warmup` steps (`step / warmup`), times, for `cosine`, `(1 + cos(pi (step-1) / total)) / 2`
 /// (1 at the first update, falling towards 0 at the last). `constant` and `plateau` are
 /// 1 here; plateau's halvings are applied by the training loop, per epoch.
-pub fn factor(schedule: LrSchedule, warmup: u64, step: u64, total: u64) -> f64 {
+pub(crate) fn factor(schedule: LrSchedule, warmup: u64, step: u64, total: u64) -> f64 {
     let warm = if warmup > 0 && step < warmup { step as f64 / warmup as f64 } else { 1.0 };
     let shape = match schedule {
         LrSchedule::Cosine => {

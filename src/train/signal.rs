@@ -11,21 +11,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(Clone)]
-pub struct StopFlags {
+pub(crate) struct StopFlags {
     int: Arc<AtomicBool>,
     term: Arc<AtomicBool>,
 }
 
 /// Which signal asked us to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     Interrupt,
     Terminate,
 }
 
 impl Stop {
     /// The exit status of a run stopped by this signal.
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             Stop::Interrupt => Exit::Interrupted,
             Stop::Terminate => Exit::Terminated,
@@ -41,7 +41,7 @@ impl StopFlags {
     /// Installs the handlers (once per process is enough; later calls share them).
     /// Call it before libtorch starts its worker threads (before any tensor work), so
     /// they inherit the blocked signals.
-    pub fn install() -> StopFlags {
+    pub(crate) fn install() -> StopFlags {
         static FLAGS: std::sync::OnceLock<StopFlags> = std::sync::OnceLock::new();
         FLAGS
             .get_or_init(|| {
@@ -64,12 +64,7 @@ impl StopFlags {
             .clone()
     }
 
-    /// A set of flags no signal reaches (tests, library use).
-    pub fn never() -> StopFlags {
-        StopFlags { int: Arc::default(), term: Arc::default() }
-    }
-
-    pub fn requested(&self) -> Option<Stop> {
+    pub(crate) fn requested(&self) -> Option<Stop> {
         if self.term.load(Ordering::Relaxed) {
             Some(Stop::Terminate)
         } else if self.int.load(Ordering::Relaxed) {

@@ -7,7 +7,7 @@ use crate::util::Rng;
 use tch::Device;
 
 /// A split as device tensors.
-pub struct SplitTensors {
+pub(crate) struct SplitTensors {
     /// Every review of the split: `[N, max_len]` tokens, `[N]` labels and true lengths.
     pub rows: Batch,
     /// The same lengths on the host, for the batch sampler.
@@ -17,7 +17,7 @@ pub struct SplitTensors {
 }
 
 impl SplitTensors {
-    pub fn new(split: &EncodedSplit, max_len: usize, device: Device) -> SplitTensors {
+    pub(crate) fn new(split: &EncodedSplit, max_len: usize, device: Device) -> SplitTensors {
         let tokens: Vec<i64> = split.tokens.iter().map(|&t| t as i64).collect();
         let labels: Vec<f32> = split.labels.iter().map(|&l| l as f32).collect();
         let lengths: Vec<i64> = split.lengths.iter().map(|&l| l as i64).collect();
@@ -25,13 +25,13 @@ impl SplitTensors {
     }
 
     /// The rows and positions `plan` names, on this split's device.
-    pub fn batch(&self, plan: &BatchPlan) -> Batch {
+    pub(crate) fn batch(&self, plan: &BatchPlan) -> Batch {
         self.rows.select(plan)
     }
 }
 
 /// The splits a run uses, after `--subset` and `--val-frac`.
-pub struct RunData {
+pub(crate) struct RunData {
     pub train: EncodedSplit,
     pub val: Option<EncodedSplit>,
     pub test: EncodedSplit,
@@ -40,7 +40,7 @@ pub struct RunData {
 /// Applies `--subset` (seeded random N of each split), `--test-subset` (the first N of
 /// the same seeded order of the test split, so a smaller test set is part of a larger
 /// one) and `--val-frac` (seeded hold-out from train).
-pub fn select_data(cfg: &TrainConfig, data: &Prepared) -> RunData {
+pub(crate) fn select_data(cfg: &TrainConfig, data: &Prepared) -> RunData {
     let max_len = cfg.encode.max_len;
     let pick = |split: &EncodedSplit, stream: u64, subset: Option<usize>| -> EncodedSplit {
         match subset {
@@ -68,14 +68,14 @@ pub fn select_data(cfg: &TrainConfig, data: &Prepared) -> RunData {
 }
 
 /// A run's splits on the device.
-pub struct DeviceSplits {
+pub(crate) struct DeviceSplits {
     pub train: SplitTensors,
     pub val: Option<SplitTensors>,
     pub test: SplitTensors,
 }
 
 impl DeviceSplits {
-    pub fn new(data: &RunData, max_len: usize, device: Device) -> DeviceSplits {
+    pub(crate) fn new(data: &RunData, max_len: usize, device: Device) -> DeviceSplits {
         DeviceSplits {
             train: SplitTensors::new(&data.train, max_len, device),
             val: data.val.as_ref().map(|v| SplitTensors::new(v, max_len, device)),

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
 /// A training run in progress.
-pub struct Trainer<'a> {
+pub(crate) struct Trainer<'a> {
     cfg: &'a TrainConfig,
     run_dir: &'a RunDir,
     opts: &'a RunOptions,
@@ -49,7 +49,7 @@ pub struct Trainer<'a> {
 }
 
 /// The epoch in progress: its batches and what the training set has given so far.
-pub struct Epoch {
+pub(crate) struct Epoch {
     number: usize,
     plans: Vec<BatchPlan>,
     /// Token positions of all its batches (padding included), for tokens/s.
@@ -70,13 +70,13 @@ pub struct Epoch {
 }
 
 impl Epoch {
-    pub fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.next_batch == self.plans.len()
     }
 }
 
 /// What follows an epoch.
-pub enum EpochEnd {
+pub(crate) enum EpochEnd {
     Next,
     /// `--patience` epochs without a better validation accuracy.
     EarlyStop,
@@ -96,7 +96,7 @@ struct Gradients {
 impl<'a> Trainer<'a> {
     /// Builds the model and optimiser of `cfg` for the reviews `data` holds and, with
     /// `--resume`, restores the checkpoint; opens the logs.
-    pub fn new(cfg: &'a TrainConfig, data: &RunData, glove: Option<&GloveMatrix>, run_dir: &'a RunDir, opts: &'a RunOptions) -> Result<Trainer<'a>> {
+    pub(crate) fn new(cfg: &'a TrainConfig, data: &RunData, glove: Option<&GloveMatrix>, run_dir: &'a RunDir, opts: &'a RunOptions) -> Result<Trainer<'a>> {
         let device = cfg.device.device()?;
         let splits = DeviceSplits::new(data, cfg.encode.max_len, device);
         if splits.train.len == 0 {
@@ -144,7 +144,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// The next epoch, continuing where the checkpoint left off; `None` after the last.
-    pub fn begin_epoch(&mut self) -> Option<Epoch> {
+    pub(crate) fn begin_epoch(&mut self) -> Option<Epoch> {
         let (cfg, device) = (self.cfg, self.model.device);
         let number = self.state.epoch + 1;
         if number > cfg.epochs {
@@ -175,7 +175,7 @@ impl<'a> Trainer<'a> {
 
     /// Trains on the epoch's next batch. `Some` when the run ends here: the loss
     /// diverged, or a signal asked to stop (after a checkpoint).
-    pub fn step(&mut self, epoch: &mut Epoch) -> Result<Option<Outcome>> {
+    pub(crate) fn step(&mut self, epoch: &mut Epoch) -> Result<Option<Outcome>> {
         let batch_index = epoch.next_batch;
         let batch = self.splits.train.batch(&epoch.plans[batch_index]);
         self.reseed_dropout(epoch.number, batch_index);
@@ -331,7 +331,7 @@ impl<'a> Trainer<'a> {
 
     /// Evaluates the epoch's model, logs the epoch, keeps the best weights, and takes
     /// the end-of-epoch checkpoint.
-    pub fn end_epoch(&mut self, epoch: Epoch) -> Result<EpochEnd> {
+    pub(crate) fn end_epoch(&mut self, epoch: Epoch) -> Result<EpochEnd> {
         epoch.bar.finish_and_clear();
         let row = self.epoch_metrics(&epoch);
         self.print_epoch(&row);
@@ -422,7 +422,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Saves model.ot and summary.json of the finished run.
-    pub fn finish(self) -> Result<Outcome> {
+    pub(crate) fn finish(self) -> Result<Outcome> {
         self.model.save(&self.run_dir.model())?;
         let last = self.history.last().context("no epoch completed")?;
         let best = &self.state.best;

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 /// The distance back from the last real token at which the reading quotes the gradient.
 const FAR: i64 = 50;
 
-pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let max_len = ctx.data.config.max_len;
     let lengths = &ctx.data.test.lengths;
     let mut padding: Vec<usize> = lengths.iter().map(|&l| max_len.saturating_sub(l as usize)).filter(|&p| p > 0).collect();

@@ -21,7 +21,7 @@ const NEIGHBOURS: usize = 5;
 const SHOWN_DIMS: usize = 6;
 
 /// A run's embedding matrix as saved in its model.ot: `[rows, dim]`, row-major.
-pub fn learned_embedding(run_dir: &Path) -> Result<(usize, Vec<f32>)> {
+pub(super) fn learned_embedding(run_dir: &Path) -> Result<(usize, Vec<f32>)> {
     let path = RunDir::new(run_dir).model();
     let tensors = tch::Tensor::load_multi(&path).map_err(|e| crate::util::torch_error(e, &path))?;
     let (_, weight) = tensors.into_iter().find(|(n, _)| n == "embedding.weight").with_context(|| format!("{} holds no embedding.weight", path.display()))?;
@@ -31,7 +31,7 @@ pub fn learned_embedding(run_dir: &Path) -> Result<(usize, Vec<f32>)> {
 
 /// Whether a run's trained embedding equals `glove` bit for bit, and the largest
 /// absolute difference between them.
-pub fn embedding_change(run_dir: &Path, glove: &GloveMatrix) -> Result<(bool, f32)> {
+pub(super) fn embedding_change(run_dir: &Path, glove: &GloveMatrix) -> Result<(bool, f32)> {
     let (dim, data) = learned_embedding(run_dir)?;
     if dim != glove.dim || data.len() != glove.data.len() {
         bail!("{}: the embedding is {} x {dim}, GloVe's {} x {}", run_dir.display(), data.len() / dim.max(1), glove.data.len() / glove.dim.max(1), glove.dim);
@@ -63,7 +63,7 @@ fn vector_text(v: &[f32]) -> String {
     format!("[{}{}]", head.join(", "), if v.len() > SHOWN_DIMS { ", ..." } else { "" })
 }
 
-pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let Some(glove) = ctx.glove else { bail!("no GloVe vectors (give --glove)") };
     let vocab = &ctx.data.vocab;
     let c = &glove.coverage;

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Gradient norms by `(layer, parameter)`, forward direction, all gates.
-pub type StepNorms = BTreeMap<(i64, String), f64>;
+pub(super) type StepNorms = BTreeMap<(i64, String), f64>;
 
 /// grads.csv's norms of the recurrent layers at one step, and that step: the first one logged.
-pub fn first_step_norms(run_dir: &Path) -> Result<(u64, StepNorms)> {
+pub(super) fn first_step_norms(run_dir: &Path) -> Result<(u64, StepNorms)> {
     let run = RunDir::new(run_dir);
     let rows = run.read_grads()?;
     let step = rows.iter().map(|r| r.step).min().with_context(|| format!("{} has no rows", run.grads().display()))?;
@@ -26,17 +26,18 @@ pub fn first_step_norms(run_dir: &Path) -> Result<(u64, StepNorms)> {
 }
 
 /// Said instead of the time profile when no position got a gradient above zero.
-pub const NO_TIME_PROFILE: &str = "No gradient reached the input embedding at any position in the last epoch (every ‖∂L/∂x_t‖ in `grads_time.csv` is 0: \
+pub(super) const NO_TIME_PROFILE: &str =
+    "No gradient reached the input embedding at any position in the last epoch (every ‖∂L/∂x_t‖ in `grads_time.csv` is 0: \
      below the smallest float, subnormals flushed): through time it vanished completely.";
 
 /// Whether any position of any profile got a gradient above zero (else there is nothing
 /// to draw on a log scale).
-pub fn any_positive(series: &[TimeSeries]) -> bool {
+pub(super) fn any_positive(series: &[TimeSeries]) -> bool {
     series.iter().any(|(_, points)| points.iter().any(|(_, v)| *v > 0.0 && v.is_finite()))
 }
 
 /// What the reading says of the positions where a profile became exactly 0 (none: "").
-pub fn zero_cut_text(cuts: &[plots::ZeroCut]) -> String {
+pub(super) fn zero_cut_text(cuts: &[plots::ZeroCut]) -> String {
     if cuts.is_empty() {
         return String::new();
     }
@@ -100,7 +101,7 @@ fn within_stack(cell: Cell, depth: i64, runs: &ModelRuns) -> Result<WithinStack>
     Ok((rows, log_ratios, smaller))
 }
 
-pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let models = ctx.models(Section::Gradients);
     let all: Vec<ModelRuns> = models.iter().map(|&m| ctx.runs(m)).collect::<Result<_>>()?;
     let runs: Vec<StudyRun> = all.iter().map(|r| (r.model.cell, r.model.layers, r.first().dir.clone())).collect();

@@ -19,7 +19,7 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// What every chapter reads from.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub scale: Scale,
     /// GloVe's dimension when it differs from the random embedding's ([`plan::glove_apart`]).
     pub glove_apart: Option<i64>,
@@ -45,20 +45,20 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The models `section` reads in this course.
-    pub fn models(&self, section: Section) -> Vec<Model> {
+    pub(crate) fn models(&self, section: Section) -> Vec<Model> {
         plan::models(section, self.scale, self.glove_apart)
     }
 
-    pub fn runs(&self, model: Model) -> Result<ModelRuns> {
+    pub(crate) fn runs(&self, model: Model) -> Result<ModelRuns> {
         results::load(self.root, model, self.seeds)
     }
 
-    pub fn figure(&self, name: &str) -> PathBuf {
+    pub(crate) fn figure(&self, name: &str) -> PathBuf {
         self.figures.join(name)
     }
 
     /// The commands that reproduce `section`: the course limited to it, then each run.
-    pub fn reproduce(&self, section: Section) -> Vec<String> {
+    pub(crate) fn reproduce(&self, section: Section) -> Vec<String> {
         let mut lines = vec![format!("imdb-rnn course {} --only {}{}", self.course_flags, section.id(), self.data_flags)];
         for model in self.models(section) {
             for seed in 0..self.seeds {
@@ -85,7 +85,7 @@ fn imdb_flag(data_flags: &str) -> String {
 }
 
 /// Train options as command-line flags, alphabetically.
-pub fn train_flags(args: &TrainArgs) -> String {
+pub(crate) fn train_flags(args: &TrainArgs) -> String {
     let value = serde_json::to_value(args).unwrap_or_default();
     let mut out = Vec::new();
     if let Some(map) = value.as_object() {
@@ -102,7 +102,7 @@ pub fn train_flags(args: &TrainArgs) -> String {
 }
 
 /// Writes one section; a section whose runs are missing or failed says so instead.
-pub fn write(section: Section, ctx: &Ctx) -> Part {
+pub(crate) fn write(section: Section, ctx: &Ctx) -> Part {
     let mut part = Part::new(section.id(), section.title());
     let written = match section {
         Section::Preparation => preparation::write(ctx, &mut part),

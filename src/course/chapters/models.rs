@@ -71,7 +71,7 @@ fn noise_label(ctx: &Ctx) -> String {
     }
 }
 
-pub fn rnn(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn rnn(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let m = ctx.runs(Model::course(Cell::Rnn, 1, false))?;
     let file = "q1-q2-learning-curves.png";
     plots::learning_curves(&m.first().dir, &ctx.figure(file))?;
@@ -126,7 +126,7 @@ fn signed_points(diff: f64) -> String {
     format!("{:+.1}", 100.0 * diff)
 }
 
-pub fn depth(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn depth(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let runs = load_all(ctx, Section::Depth)?;
     part.table(&ACCURACY_HEADER, runs.iter().map(|r| r.accuracy_row()).collect());
     let file = "q3-accuracy-vs-depth.png";
@@ -198,7 +198,7 @@ fn plateau(ctx: &Ctx, part: &mut Part, lstm: &ModelRuns) -> Result<()> {
     Ok(())
 }
 
-pub fn cells(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn cells(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let runs = load_all(ctx, Section::Cells)?;
     part.table(&ACCURACY_HEADER, runs.iter().map(|r| r.accuracy_row()).collect());
     seed_figure(
@@ -224,7 +224,7 @@ pub fn cells(ctx: &Ctx, part: &mut Part) -> Result<()> {
     Ok(())
 }
 
-pub fn glove(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn glove(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let Some(glove) = ctx.glove else { bail!("no GloVe vectors (give --glove)") };
     let runs = load_all(ctx, Section::Glove)?;
     let (mut rows, mut same_size, mut other_size, mut size_alone) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

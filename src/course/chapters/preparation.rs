@@ -9,7 +9,7 @@ use anyhow::Result;
 /// How many of the most frequent words the table lists.
 const TOP_WORDS: usize = 20;
 
-pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let report = DataReport::new("", crate::data::Origin::Cache, ctx.data, TOP_WORDS);
     let row = |name: &str, s: &SplitReport| {
         vec![

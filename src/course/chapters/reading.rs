@@ -57,7 +57,7 @@ struct Read<'a> {
     reviews: Vec<Reviewed>,
 }
 
-pub fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
+pub(super) fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     let candidates = candidates(ctx);
     let chosen = chosen(&candidates);
     let Some(best) = chosen.first() else { bail!("no finished run to explain") };

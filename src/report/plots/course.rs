@@ -8,11 +8,11 @@ use anyhow::{bail, Result};
 use std::path::Path;
 
 /// One line of [`accuracy_vs_depth`]: its label, and per depth the seeds' accuracies.
-pub type DepthSeries = (String, Vec<(i64, Vec<f64>)>);
+pub(super) type DepthSeries = (String, Vec<(i64, Vec<f64>)>);
 
 /// Test accuracy (in %) against the number of stacked layers, one line per label: the
 /// mean over seeds (thick), and each seed (thin) when there are several.
-pub fn accuracy_vs_depth(series: &[DepthSeries], out: &Path) -> Result<()> {
+pub(crate) fn accuracy_vs_depth(series: &[DepthSeries], out: &Path) -> Result<()> {
     let means = series.iter().map(|(label, points)| {
         (label.clone(), points.iter().map(|(d, seeds)| (*d as f64, 100.0 * seeds.iter().sum::<f64>() / seeds.len().max(1) as f64)).collect())
     });
@@ -53,7 +53,7 @@ pub fn accuracy_vs_depth(series: &[DepthSeries], out: &Path) -> Result<()> {
 }
 
 /// One model's test accuracy (fraction) and loss per epoch, one series per seed.
-pub struct SeedCurves {
+pub(crate) struct SeedCurves {
     pub label: String,
     /// Per seed: (epoch, test accuracy, test loss).
     pub seeds: Vec<Vec<(usize, f64, f64)>>,
@@ -101,7 +101,7 @@ pub(super) fn seed_lines(models: &[SeedCurves], value: impl Fn(&(usize, f64, f64
 
 /// Test accuracy (left, with chance at 50 %) and test loss (right) per epoch: every seed
 /// of every model and each model's mean (see [`seed_lines`]).
-pub fn seed_curves(models: &[SeedCurves], title: &str, out: &Path) -> Result<()> {
+pub(crate) fn seed_curves(models: &[SeedCurves], title: &str, out: &Path) -> Result<()> {
     if models.iter().all(|m| m.seeds.iter().all(|s| s.is_empty())) {
         bail!("no epochs to plot");
     }
@@ -133,7 +133,7 @@ pub fn seed_curves(models: &[SeedCurves], title: &str, out: &Path) -> Result<()>
 /// The share of reviews (in %) with at most each length, one line per split, and a
 /// dashed vertical line at `max_len`: where it crosses a split's line, the rest of that
 /// split is truncated.
-pub fn length_distribution(splits: &[(String, Vec<u32>)], max_len: usize, out: &Path) -> Result<()> {
+pub(crate) fn length_distribution(splits: &[(String, Vec<u32>)], max_len: usize, out: &Path) -> Result<()> {
     let longest = splits.iter().flat_map(|(_, l)| l.iter().copied()).max().unwrap_or(0);
     if longest == 0 {
         bail!("no review lengths to plot");

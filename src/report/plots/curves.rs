@@ -10,7 +10,7 @@ use crate::train::run::EpochMetrics;
 
 /// Loss (left) and accuracy (right) per epoch of one run: train, validation when the run
 /// has a validation split, and test.
-pub fn learning_curves(run_dir: &Path, out: &Path) -> Result<()> {
+pub(crate) fn learning_curves(run_dir: &Path, out: &Path) -> Result<()> {
     let metrics = read_run_metrics(run_dir)?;
     let info = RunInfo::read(run_dir);
     let pick = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> { metrics.iter().filter_map(|m| Some((m.epoch as f64, f(m)?))).collect() };
@@ -54,7 +54,7 @@ fn common_keys(names: &[String]) -> Option<(String, Vec<String>)> {
 /// Test accuracy (left) and test loss (right) per epoch of several runs, one line per
 /// run, named by config.json's `name` (or the directory name); sweep names that share their
 /// keys are shortened to their values under a legend titled by the keys.
-pub fn learning_curves_overlay(run_dirs: &[PathBuf], out: &Path) -> Result<()> {
+pub(crate) fn learning_curves_overlay(run_dirs: &[PathBuf], out: &Path) -> Result<()> {
     if run_dirs.is_empty() {
         bail!("no run directories to compare");
     }

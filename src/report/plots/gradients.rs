@@ -12,7 +12,7 @@ use crate::train::run::RunDir;
 
 /// One point of [`grad_vs_depth`]: a run's first-layer recurrent gradient norm.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DepthPoint {
+pub(crate) struct DepthPoint {
     /// Cell kind (`rnn`, `lstm`, `gru`): one line per distinct value.
     pub cell: String,
     /// Number of stacked recurrent layers.
@@ -24,7 +24,7 @@ pub struct DepthPoint {
 /// Mean gradient norm of the recurrent weights `weight_hh` (all gates, forward direction)
 /// per layer (y) and epoch (x) on a log colour scale, with a second panel for the input
 /// weights `weight_ih` sharing the colour bar.
-pub fn grad_heatmap(run_dir: &Path, out: &Path) -> Result<()> {
+pub(crate) fn grad_heatmap(run_dir: &Path, out: &Path) -> Result<()> {
     let rows = read_grads_epoch(run_dir)?;
     let path = RunDir::new(run_dir).grads_epoch();
     let hh = layer_epoch_grid(&rows, "weight_hh");
@@ -59,7 +59,7 @@ pub fn grad_heatmap(run_dir: &Path, out: &Path) -> Result<()> {
 
 /// First-layer (layer 0) `weight_hh` gradient norm against the number of stacked layers,
 /// one line per cell kind, on a log y axis.
-pub fn grad_vs_depth(points: &[DepthPoint], out: &Path) -> Result<()> {
+pub(crate) fn grad_vs_depth(points: &[DepthPoint], out: &Path) -> Result<()> {
     let mut by_cell: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for p in points.iter().filter(|p| p.first_layer_norm > 0.0 && p.first_layer_norm.is_finite()) {
         let point = (p.depth as f64, p.first_layer_norm);
@@ -100,13 +100,13 @@ pub fn grad_vs_depth(points: &[DepthPoint], out: &Path) -> Result<()> {
 /// The first position (in the profile's order) whose mean norm is exactly 0 although
 /// reviews reached it: the gradient underflowed there (subnormals flushed to zero), and a
 /// log axis cannot show it or anything after it.
-pub fn first_exact_zero(points: &[(i64, f64)]) -> Option<i64> {
+pub(crate) fn first_exact_zero(points: &[(i64, f64)]) -> Option<i64> {
     points.iter().find(|(_, v)| *v == 0.0).map(|p| p.0)
 }
 
 /// Where a labelled profile of [`grad_over_time`] became exactly 0.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ZeroCut {
+pub(crate) struct ZeroCut {
     pub label: String,
     pub t: i64,
 }
@@ -115,7 +115,7 @@ pub struct ZeroCut {
 /// line per label, log y. Positions count from the start of the review, or back from its
 /// last real token when `from_end`. Where a profile becomes exactly 0 a dashed vertical
 /// line in its colour marks the position (labelled in the legend); those cuts are returned.
-pub fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end: bool) -> Result<Vec<ZeroCut>> {
+pub(crate) fn grad_over_time(series: &[(String, Vec<(i64, f64)>)], out: &Path, from_end: bool) -> Result<Vec<ZeroCut>> {
     let lines = palette_lines(series.iter().map(|(label, points)| {
         let points = points.iter().filter(|(_, v)| *v > 0.0 && v.is_finite()).map(|&(t, v)| (t as f64, v)).collect();
         (label.clone(), points)

@@ -19,15 +19,15 @@ mod heatmap;
 mod run_files;
 mod scale;
 
-pub use course::{accuracy_vs_depth, length_distribution, seed_curves, SeedCurves};
-pub use curves::{learning_curves, learning_curves_overlay};
-pub use gradients::{first_exact_zero, grad_heatmap, grad_over_time, grad_vs_depth, DepthPoint, ZeroCut};
+pub(crate) use course::{accuracy_vs_depth, length_distribution, seed_curves, SeedCurves};
+pub(crate) use curves::{learning_curves, learning_curves_overlay};
+pub(crate) use gradients::{grad_heatmap, grad_over_time, grad_vs_depth, DepthPoint, ZeroCut};
 use run_files::{distinct_epochs, read_time_rows, spread, time_profile};
-pub use run_files::{read_first_layer_norm, read_layer_epoch_norms, read_time_profile};
+pub(crate) use run_files::{read_first_layer_norm, read_layer_epoch_norms, read_time_profile};
 
 /// A finished run's figures, so a user can look without another command: a figure that
 /// fails is a warning on stderr, never a failed run.
-pub fn plot_finished_run(run_dir: &Path) {
+pub(crate) fn plot_finished_run(run_dir: &Path) {
     if let Err(e) = plot_run(run_dir) {
         crate::errln!("imdb-rnn: warning: could not draw the figures of {}: {e:#}", run_dir.display());
     }
@@ -36,7 +36,7 @@ pub fn plot_finished_run(run_dir: &Path) {
 /// Writes learning_curves.png, and grad_heatmap.png and grad_time.png when the run logged
 /// gradients, into the run directory; returns the paths written. grad_time.png shows
 /// ‖dL/dx_t‖ back from the last real token for up to six epochs spread over the run.
-pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let out = run_dir.join("learning_curves.png");
     learning_curves(run_dir, &out)?;

@@ -12,7 +12,7 @@ use crate::train::run::{EpochMetrics, RunDir};
 /// Mean ‖dL/dx_t‖ per position of one epoch of grads_time.csv (the last one by default),
 /// positions from the start or, with `from_end`, back from the last real token. Positions
 /// no review reached (count 0, empty norm) are left out.
-pub fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -> Result<Vec<(i64, f64)>> {
+pub(crate) fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -> Result<Vec<(i64, f64)>> {
     let rows = read_time_rows(run_dir)?;
     let epochs = distinct_epochs(&rows);
     let path = RunDir::new(run_dir).grads_time();
@@ -26,7 +26,7 @@ pub fn read_time_profile(run_dir: &Path, epoch: Option<usize>, from_end: bool) -
 
 /// Mean over epochs of grads_epoch.csv's `mean` for layer 0, `weight_hh`, gate `all`,
 /// forward direction: one number per run for [`grad_vs_depth`](super::grad_vs_depth).
-pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
+pub(crate) fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
     let rows = read_grads_epoch(run_dir)?;
     let values: Vec<f64> = layer_epoch_grid(&rows, "weight_hh").into_iter().filter(|((layer, _), _)| *layer == 0).map(|(_, v)| v).collect();
     if values.is_empty() {
@@ -37,7 +37,7 @@ pub fn read_first_layer_norm(run_dir: &Path) -> Result<f64> {
 
 /// Mean ‖∂L/∂W‖ of `parameter` (gate `all`, forward direction) by (layer, epoch), from
 /// grads_epoch.csv: the numbers of [`grad_heatmap`](super::grad_heatmap).
-pub fn read_layer_epoch_norms(run_dir: &Path, parameter: &str) -> Result<BTreeMap<(i64, usize), f64>> {
+pub(crate) fn read_layer_epoch_norms(run_dir: &Path, parameter: &str) -> Result<BTreeMap<(i64, usize), f64>> {
     Ok(layer_epoch_grid(&read_grads_epoch(run_dir)?, parameter))
 }
 
