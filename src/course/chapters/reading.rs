@@ -74,6 +74,10 @@ pub(super) fn write(ctx: &Ctx, part: &mut Part) -> Result<()> {
     ));
     part.table(&HEADER, read.iter().flat_map(rows).collect());
     part.say(reading(&read, ctx.data.config.max_len));
+    part.say(
+        "In the reviews below, a word's colour is its share: green for the predicted class, red against, the stronger the larger (its value on hover); \
+         `<unk>` is a word outside the vocabulary. The Markdown gives the shares in brackets.",
+    );
     part.finding(finding(&read));
     show_examples(ctx, part, &read);
     Ok(())
