@@ -59,7 +59,8 @@ pub(crate) fn run(args: &CourseRequest) -> Result<Exit> {
     let glove = plan::needs_glove(sections).then_some(glove_value.as_str());
     // Every run shares one encoding; the report reads the whole archive through it.
     let encode = TrainConfig::resolve(&shared, None)?.encode;
-    let glove_apart = plan::glove_apart(&shared, glove_dim(glove, &args.source)?);
+    let mut data = DataCache::new(&args.source);
+    let glove_apart = plan::glove_apart(&shared, glove_dim(glove, &mut data)?);
     let models = plan::all_models(sections, args.scale, glove_apart);
     let all_points = plan::points(root, &models, seeds, &shared, glove);
     for p in &all_points {
@@ -68,7 +69,6 @@ pub(crate) fn run(args: &CourseRequest) -> Result<Exit> {
     }
     let mine = take_shard(all_points.clone(), shard);
     let stop = StopFlags::install();
-    let mut data = DataCache::new(&args.source);
     let jobs = args.jobs;
     let mut unfinished_before = 0;
     if jobs.launches() {
@@ -137,9 +137,10 @@ pub(crate) fn run(args: &CourseRequest) -> Result<Exit> {
 
 /// The dimension of the GloVe file the course reads, if it reads one (found, or fetched,
 /// before any run: the plan depends on it).
-fn glove_dim(glove: Option<&str>, source: &DataSource) -> Result<Option<i64>> {
+/// The file is looked up through `data`, so loading the vectors later finds it again.
+fn glove_dim(glove: Option<&str>, data: &mut DataCache) -> Result<Option<i64>> {
     let Some(value) = glove else { return Ok(None) };
-    let path = crate::data::source::glove_path(value, source, &crate::fetch::data_home())?;
+    let path = data.glove_file(value)?;
     Ok(Some(crate::data::glove::peek_dim(&path)? as i64))
 }
 
