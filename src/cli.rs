@@ -481,6 +481,7 @@ mod tests {
             ("emb_dropout", defaults::EMB_DROPOUT.to_string()),
             ("fc_dropout", defaults::FC_DROPOUT.to_string()),
             ("weight_decay", format!("{}, plain Adam", defaults::WEIGHT_DECAY)),
+            ("ema", format!("{}, off", defaults::EMA)),
             ("lr_schedule", name(defaults::LR_SCHEDULE)),
             ("warmup_steps", defaults::WARMUP_STEPS.to_string()),
             ("truncate", name(defaults::TRUNCATE)),

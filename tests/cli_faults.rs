@@ -32,6 +32,13 @@ fn sigterm_mid_run_then_resume_ends_bit_identical_to_an_uninterrupted_run() {
 }
 
 #[test]
+fn resume_with_ema_is_bit_identical_the_checkpoint_carrying_the_moving_average() {
+    // model.ot and best.ot hold the average: a resume that restarted it from the
+    // checkpoint's weights would save other values.
+    assert_resume_is_bit_identical(&["--ema", "0.9", "--dropout", "0.2", "--epochs", "3"], 12);
+}
+
+#[test]
 fn resume_is_bit_identical_with_bucketing_a_bidirectional_stack_the_new_dropouts_adamw_and_a_plateau_schedule() {
     let extra = [
         "--bidirectional",

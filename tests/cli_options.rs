@@ -38,6 +38,8 @@ fn new_options_with_bad_values_are_refused_naming_the_flag() {
         (vec!["--emb-dropout", "1"], "imdb-rnn: --emb-dropout must be in [0, 1), got 1\n"),
         (vec!["--fc-dropout=-0.1"], "imdb-rnn: --fc-dropout must be in [0, 1), got -0.1\n"),
         (vec!["--weight-decay=-1"], "imdb-rnn: --weight-decay must be a number >= 0, got -1\n"),
+        (vec!["--ema", "1"], "imdb-rnn: --ema must be in [0, 1), got 1\n"),
+        (vec!["--ema", "NaN"], "imdb-rnn: --ema NaN: not a finite number; --ema must be in [0, 1)\n"),
         (vec!["--lr-schedule", "plateau"], "imdb-rnn: --lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)\n"),
     ] {
         imdb_rnn(&home).arg("train").args(&args).args(["--imdb", "/nonexistent.tar.gz"]).assert().code(1).stderr(msg);
@@ -142,6 +144,54 @@ fn weight_decay_changes_the_trained_weights() {
     train(&home, &archive, &runs, "adam", &["--epochs", "1"]);
     train(&home, &archive, &runs, "adamw", &["--epochs", "1", "--weight-decay", "0.5"]);
     assert_ne!(std::fs::read(runs.join("adam/model.ot")).unwrap(), std::fs::read(runs.join("adamw/model.ot")).unwrap());
+}
+
+/// The named tensors of a saved `.ot` file.
+fn tensors(path: &Path) -> std::collections::HashMap<String, tch::Tensor> {
+    tch::Tensor::load_multi(path).unwrap().into_iter().collect()
+}
+
+#[test]
+fn with_ema_the_saved_model_is_the_moving_average_the_checkpoint_carries_not_the_trained_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 40);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    train(&home, &archive, &runs, "ema", &["--epochs", "2", "--lr", "0.01", "--ema", "0.9"]);
+    assert_eq!(config_json(&runs, "ema")["config"]["ema"], 0.9);
+    let (model, checkpoint) = (tensors(&runs.join("ema/model.ot")), tensors(&runs.join("ema/checkpoint.ot")));
+    assert!(!model.is_empty());
+    for (name, saved) in &model {
+        let average = &checkpoint[&format!("ema.{name}")];
+        let trained = &checkpoint[&format!("model.{name}")];
+        assert!(saved.equal(average), "model.ot's {name} is the moving average");
+        assert!(!saved.equal(trained), "{name}: the average differs from the trained weights");
+    }
+    // Without --ema, nothing of the kind: model.ot holds the trained weights, config.json
+    // has no ema (runs from before the option read the same).
+    train(&home, &archive, &runs, "plain", &["--epochs", "2", "--lr", "0.01"]);
+    assert!(config_json(&runs, "plain")["config"].get("ema").is_none());
+    let (model, checkpoint) = (tensors(&runs.join("plain/model.ot")), tensors(&runs.join("plain/checkpoint.ot")));
+    assert!(checkpoint.keys().all(|k| !k.starts_with("ema.")));
+    for (name, saved) in &model {
+        assert!(saved.equal(&checkpoint[&format!("model.{name}")]), "{name}");
+    }
+}
+
+#[test]
+fn a_learnable_fixture_is_learned_with_ema_and_its_metrics_are_the_averaged_model_s() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = learnable_archive(tmp.path(), 250);
+    let (home, runs) = (tmp.path().join("home"), tmp.path().join("runs"));
+    let extra = ["--cell", "gru", "--readout", "last", "--epochs", "10", "--lr", "0.01", "--ema", "0.9"];
+    let summary = train(&home, &archive, &runs, "ema", &extra);
+    let (acc, loss) = (summary["final_test_acc"].as_f64().unwrap(), summary["final_test_loss"].as_f64().unwrap());
+    assert!(acc > 0.9, "test accuracy {acc}");
+    // `eval` scores model.ot, the averaged weights: the last epoch's logged test metrics
+    // are theirs (the trained weights' loss would differ).
+    let out = imdb_rnn(&home).args(["eval", "--json", "--run"]).arg(runs.join("ema")).assert().success();
+    let eval: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(eval["accuracy"].as_f64(), Some(acc), "{eval}");
+    assert!((eval["loss"].as_f64().unwrap() - loss).abs() < 1e-5, "eval loss {} against the logged {loss}", eval["loss"]);
 }
 
 #[test]

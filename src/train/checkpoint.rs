@@ -2,6 +2,7 @@
 //! (where in the run it was taken), written so that a full disk or a kill leaves the
 //! previous pair whole, and read back for a bit-identical resume.
 use super::adam::Adam;
+use super::average::WeightAverage;
 use super::grads::TimeGrads;
 use super::run::RunDir;
 use crate::model::Classifier;
@@ -102,14 +103,27 @@ impl EpochGrads {
     }
 }
 
-/// Writes checkpoint.ot and checkpoint.json. `names` are the trainable parameters'
-/// names, in the order of Adam's moments; `epoch_grads` what the epoch in progress has
-/// logged so far.
-pub(crate) fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[String], state: &CheckpointState, epoch_grads: &EpochGrads) -> Result<()> {
+/// What a checkpoint holds besides its position in the run: the model, Adam's moments
+/// and, with `--ema`, the weights' moving average (both in the order of `names`, the
+/// trainable parameters' names).
+pub(crate) struct Trained<'a> {
+    pub model: &'a Classifier,
+    pub adam: &'a Adam,
+    pub average: Option<&'a WeightAverage>,
+    pub names: &'a [String],
+}
+
+/// Writes checkpoint.ot and checkpoint.json; `epoch_grads` is what the epoch in
+/// progress has logged so far.
+pub(crate) fn save(run_dir: &RunDir, trained: Trained, state: &CheckpointState, epoch_grads: &EpochGrads) -> Result<()> {
+    let Trained { model, adam, average, names } = trained;
     let mut named: Vec<(String, Tensor)> = model.named_parameters().into_iter().map(|(n, t)| (format!("model.{n}"), t.shallow_clone())).collect();
     for (i, n) in names.iter().enumerate() {
         named.push((format!("adam.m.{n}"), adam.m[i].shallow_clone()));
         named.push((format!("adam.v.{n}"), adam.v[i].shallow_clone()));
+        if let Some(avg) = average {
+            named.push((format!("ema.{n}"), avg.averages[i].shallow_clone()));
+        }
     }
     named.push(("meta.adam_step".into(), Tensor::from(adam.step)));
     named.extend(epoch_grads.named());
@@ -121,9 +135,16 @@ pub(crate) fn save(run_dir: &RunDir, model: &Classifier, adam: &Adam, names: &[S
     state.commit()
 }
 
-/// Loads the checkpoint into `model` and `adam`, refusing a pair that disagrees; returns
-/// where it was taken and the gradient statistics of the epoch it interrupted.
-pub(crate) fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, names: &[String]) -> Result<(CheckpointState, EpochGrads)> {
+/// Loads the checkpoint into `model`, `adam` and, with `--ema`, `average`, refusing a
+/// pair that disagrees; returns where it was taken and the gradient statistics of the
+/// epoch it interrupted.
+pub(crate) fn load(
+    run_dir: &RunDir,
+    model: &mut Classifier,
+    adam: &mut Adam,
+    average: Option<&mut WeightAverage>,
+    names: &[String],
+) -> Result<(CheckpointState, EpochGrads)> {
     let state: CheckpointState = serde_json::from_slice(&std::fs::read(run_dir.checkpoint_state())?)
         .with_context(|| format!("{} is corrupt; delete the run directory to start over", run_dir.checkpoint_state().display()))?;
     let saved: HashMap<String, Tensor> = Tensor::load_multi_with_device(run_dir.checkpoint(), model.device)
@@ -141,11 +162,17 @@ pub(crate) fn load(run_dir: &RunDir, model: &mut Classifier, adam: &mut Adam, na
     }
     model.copy_from(&saved, "model.", &run_dir.checkpoint())?;
     let _guard = tch::no_grad_guard();
+    let lacks = |key: &str| format!("{} lacks {key}", run_dir.checkpoint().display());
     for (i, n) in names.iter().enumerate() {
         for (which, dst) in [("m", &mut adam.m[i]), ("v", &mut adam.v[i])] {
             let key = format!("adam.{which}.{n}");
-            let src = saved.get(&key).with_context(|| format!("{} lacks {key}", run_dir.checkpoint().display()))?;
-            dst.copy_(src);
+            dst.copy_(saved.get(&key).with_context(|| lacks(&key))?);
+        }
+    }
+    if let Some(avg) = average {
+        for (n, dst) in names.iter().zip(avg.averages.iter_mut()) {
+            let key = format!("ema.{n}");
+            dst.copy_(saved.get(&key).with_context(|| lacks(&key))?);
         }
     }
     adam.step = state.adam_step;

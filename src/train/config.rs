@@ -76,6 +76,13 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
+    /// Evaluate and save an exponential moving average of the weights instead of the
+    /// weights themselves, updated after every step with this decay, in [0, 1): 0.998
+    /// averages over about the last 500 steps. The first steps use a smaller decay,
+    /// (1 + step) / (10 + step), so the random start soon drops out [default: 0, off].
+    #[arg(long, value_name = "DECAY")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ema: Option<f64>,
     /// Learning rate over the run: constant; cosine (from --lr down to 0 at the last
     /// step); plateau (halve it after an epoch without a better validation accuracy;
     /// needs --val-frac) [default: constant].
@@ -172,8 +179,8 @@ impl TrainArgs {
     }
 
     /// The floating-point options with their values and the range each accepts.
-    fn floats(&self) -> [(&'static str, Option<f64>); 4] {
-        [("lr", self.lr), ("clip", self.clip), ("dropout", self.dropout), ("val-frac", self.val_frac)]
+    fn floats(&self) -> [(&'static str, Option<f64>); 5] {
+        [("lr", self.lr), ("clip", self.clip), ("dropout", self.dropout), ("val-frac", self.val_frac), ("ema", self.ema)]
     }
 
     /// Refuses NaN and infinite values, naming the option: merging options goes
@@ -203,6 +210,7 @@ impl TrainArgs {
         merged.clip = over.clip.or(self.clip);
         merged.dropout = over.dropout.or(self.dropout);
         merged.val_frac = over.val_frac.or(self.val_frac);
+        merged.ema = over.ema.or(self.ema);
         merged
     }
 
@@ -271,6 +279,9 @@ pub(crate) struct TrainConfig {
     pub batching: Batching,
     #[serde(default)]
     pub weight_decay: f64,
+    /// `--ema`'s decay; 0 (off) in config.json files written before the option existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ema: f64,
     #[serde(default)]
     pub lr_schedule: LrSchedule,
     #[serde(default)]
@@ -281,6 +292,10 @@ pub(crate) struct TrainConfig {
     /// `None`: libtorch's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn keep_denormals() -> Denormals {
@@ -430,6 +445,7 @@ impl TrainConfig {
         if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
             bail!("--weight-decay must be a number >= 0, got {weight_decay}");
         }
+        let ema = probability("ema", a.ema.unwrap_or(defaults::EMA))?;
         let lr_schedule = a.lr_schedule.unwrap_or(defaults::LR_SCHEDULE);
         if lr_schedule == LrSchedule::Plateau && val_frac == 0.0 {
             bail!("--lr-schedule plateau needs a validation split: add --val-frac (e.g. 0.1)");
@@ -453,6 +469,7 @@ impl TrainConfig {
             glove,
             batching,
             weight_decay,
+            ema,
             lr_schedule,
             warmup_steps: a.warmup_steps.unwrap_or(defaults::WARMUP_STEPS),
             denormals: a.denormals.unwrap_or(defaults::DENORMALS),
@@ -578,7 +595,7 @@ fn differing_leaves(a: &serde_json::Value, b: &serde_json::Value, path: &str, ig
 fn float_range(name: &str) -> &'static str {
     match name {
         "lr" | "clip" => "a positive finite number",
-        "dropout" | "val-frac" => "in [0, 1)",
+        "dropout" | "val-frac" | "ema" => "in [0, 1)",
         _ => "",
     }
 }
@@ -696,6 +713,7 @@ mod tests {
             "emb_dropout" => ("emb-dropout", "0.2"),
             "fc_dropout" => ("fc-dropout", "0.2"),
             "weight_decay" => ("weight-decay", "0.1"),
+            "ema" => ("ema", "0.99"),
             "lr_schedule" => ("lr-schedule", "cosine"),
             "warmup_steps" => ("warmup-steps", "10"),
             "truncate" => ("truncate", "tail"),

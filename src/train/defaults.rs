@@ -24,6 +24,8 @@ pub(crate) const BATCHING: Batching = Batching::Random;
 pub(crate) const EMB_DROPOUT: f64 = ModelConfig::DEFAULT.emb_dropout;
 pub(crate) const FC_DROPOUT: f64 = ModelConfig::DEFAULT.fc_dropout;
 pub(crate) const WEIGHT_DECAY: f64 = 0.0;
+/// `--ema` off: the run evaluates and saves the trained weights themselves.
+pub(crate) const EMA: f64 = 0.0;
 pub(crate) const LR_SCHEDULE: LrSchedule = LrSchedule::Constant;
 pub(crate) const WARMUP_STEPS: u64 = 0;
 pub(crate) const TRUNCATE: Truncate = EncodeConfig::DEFAULT.truncate;

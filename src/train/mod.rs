@@ -1,8 +1,9 @@
 //! Training: the loop over epochs and batches ([`train`]), with the pieces it is made
 //! of: batches planned by `batches`, a `trainer` that takes the steps, Adam(W) on a
-//! learning-rate `schedule`, per-epoch `evaluate`, the run's CSV `log`, atomic
+//! learning-rate `schedule`, the weights' moving `average`, per-epoch `evaluate`, the run's CSV `log`, atomic
 //! `checkpoint`s for a bit-identical resume, `signal` handling, gradient logging.
 pub(crate) mod adam;
+pub(crate) mod average;
 pub(crate) mod batches;
 pub(crate) mod checkpoint;
 pub(crate) mod config;

@@ -2,8 +2,9 @@
 //! state and the logs; [`Trainer::step`] trains on one batch, [`Trainer::end_epoch`]
 //! evaluates, logs and checkpoints, [`Trainer::finish`] saves the model and summary.
 use super::adam::Adam;
+use super::average::WeightAverage;
 use super::batches::{self, Batch, BatchPlan};
-use super::checkpoint::{self, Accum, CheckpointState, EpochGrads};
+use super::checkpoint::{self, Accum, CheckpointState, EpochGrads, Trained};
 use super::config::{self, TrainConfig};
 use super::evaluate::{evaluate, Evaluation};
 use super::grads::{self, NormEntry, TimeGrads};
@@ -29,6 +30,8 @@ pub(crate) struct Trainer<'a> {
     splits: DeviceSplits,
     model: Classifier,
     adam: Adam,
+    /// `--ema`: the weights' moving average, which evaluation and the saved models use.
+    average: Option<WeightAverage>,
     /// The trainable parameters (shallow clones), in the order of `names` and Adam's moments.
     params: Vec<Tensor>,
     names: Vec<String>,
@@ -113,9 +116,10 @@ impl<'a> Trainer<'a> {
         let params: Vec<Tensor> = model.trainable_parameters().into_iter().map(|(_, t)| t.shallow_clone()).collect();
         let mut adam = Adam::new(&params.iter().collect::<Vec<_>>(), cfg.lr);
         adam.weight_decay = cfg.weight_decay;
+        let mut average = (cfg.ema > 0.0).then(|| WeightAverage::new(&params, cfg.ema));
         let resume = opts.resume && run_dir.checkpoint_state().exists();
         let (state, resumed_grads) = match resume {
-            true => checkpoint::load(run_dir, &mut model, &mut adam, &names).map(|(s, g)| (s, Some(g)))?,
+            true => checkpoint::load(run_dir, &mut model, &mut adam, average.as_mut(), &names).map(|(s, g)| (s, Some(g)))?,
             false => (CheckpointState::default(), None),
         };
         let resume_at = resume.then_some(LogPosition { epoch: state.epoch, step: state.global_step });
@@ -134,6 +138,7 @@ impl<'a> Trainer<'a> {
             splits,
             model,
             adam,
+            average,
             params,
             names,
             state,
@@ -189,6 +194,9 @@ impl<'a> Trainer<'a> {
         self.adam.lr =
             self.cfg.lr * self.state.best.lr_scale * schedule::factor(self.cfg.lr_schedule, self.cfg.warmup_steps, self.state.global_step, self.total_steps);
         self.adam.step(&self.params.iter().collect::<Vec<_>>(), &params);
+        if let Some(average) = self.average.as_mut() {
+            average.update(&self.params, self.state.global_step);
+        }
         {
             let _guard = tch::no_grad_guard();
             let detached = loss.detach();
@@ -315,7 +323,8 @@ impl<'a> Trainer<'a> {
     fn save_checkpoint(&mut self, epoch_grads: &EpochGrads) -> Result<()> {
         self.state.adam_step = self.adam.step;
         self.state.total_seconds = self.started.elapsed().as_secs_f64();
-        checkpoint::save(self.run_dir, &self.model, &self.adam, &self.names, &self.state, epoch_grads)
+        let trained = Trained { model: &self.model, adam: &self.adam, average: self.average.as_ref(), names: &self.names };
+        checkpoint::save(self.run_dir, trained, &self.state, epoch_grads)
     }
 
     /// The gradient statistics an epoch starts from: those the checkpoint saved when it
@@ -329,11 +338,16 @@ impl<'a> Trainer<'a> {
         EpochGrads { norms: resumed.norms, time: Some(time) }
     }
 
-    /// Evaluates the epoch's model, logs the epoch, keeps the best weights, and takes
-    /// the end-of-epoch checkpoint.
+    /// Evaluates the epoch's model (with `--ema`, the weights' moving average), logs the
+    /// epoch, keeps the best weights, and takes the end-of-epoch checkpoint.
     pub(crate) fn end_epoch(&mut self, epoch: Epoch) -> Result<EpochEnd> {
         epoch.bar.finish_and_clear();
-        let row = self.epoch_metrics(&epoch);
+        let (row, stop_early) = self.with_averaged_weights(|t| {
+            let row = t.epoch_metrics(&epoch);
+            let stop_early = t.track_best(&row);
+            (row, stop_early)
+        });
+        let stop_early = stop_early?;
         self.print_epoch(&row);
         self.log.epoch(&row)?;
         if let Some(tg) = &epoch.grads.time {
@@ -342,7 +356,6 @@ impl<'a> Trainer<'a> {
         if self.cfg.grad_every > 0 {
             self.log.grads_epoch(epoch.number, &self.grad_layout, &epoch.grads.norms)?;
         }
-        let stop_early = self.track_best(&row)?;
         self.history.push(row);
         self.state.epoch = epoch.number;
         self.state.next_batch = 0;
@@ -358,6 +371,19 @@ impl<'a> Trainer<'a> {
             Some(stop) => EpochEnd::Stopped(stop),
             None => EpochEnd::Next,
         })
+    }
+
+    /// Runs `f` with the model holding the weights' moving average (with `--ema`; the
+    /// trained weights without), and puts the trained weights back after it.
+    fn with_averaged_weights<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        if let Some(average) = self.average.as_mut() {
+            average.swap(&self.params);
+        }
+        let out = f(self);
+        if let Some(average) = self.average.as_mut() {
+            average.swap(&self.params);
+        }
+        out
     }
 
     /// The epoch's row of metrics.csv: training accumulators, validation and test.
@@ -421,9 +447,10 @@ impl<'a> Trainer<'a> {
         Ok(self.cfg.patience.is_some_and(|p| best.bad_epochs >= p))
     }
 
-    /// Saves model.ot and summary.json of the finished run.
-    pub(crate) fn finish(self) -> Result<Outcome> {
-        self.model.save(&self.run_dir.model())?;
+    /// Saves model.ot (with `--ema`, the weights' moving average) and summary.json of the
+    /// finished run.
+    pub(crate) fn finish(mut self) -> Result<Outcome> {
+        self.with_averaged_weights(|t| t.model.save(&t.run_dir.model()))?;
         let last = self.history.last().context("no epoch completed")?;
         let best = &self.state.best;
         let summary = Summary {
