@@ -342,12 +342,7 @@ impl<'a> Trainer<'a> {
     /// epoch, keeps the best weights, and takes the end-of-epoch checkpoint.
     pub(crate) fn end_epoch(&mut self, epoch: Epoch) -> Result<EpochEnd> {
         epoch.bar.finish_and_clear();
-        let (row, stop_early) = self.with_averaged_weights(|t| {
-            let row = t.epoch_metrics(&epoch);
-            let stop_early = t.track_best(&row);
-            (row, stop_early)
-        });
-        let stop_early = stop_early?;
+        let row = self.with_averaged_weights(|t| t.epoch_metrics(&epoch));
         self.print_epoch(&row);
         self.log.epoch(&row)?;
         if let Some(tg) = &epoch.grads.time {
@@ -356,6 +351,7 @@ impl<'a> Trainer<'a> {
         if self.cfg.grad_every > 0 {
             self.log.grads_epoch(epoch.number, &self.grad_layout, &epoch.grads.norms)?;
         }
+        let stop_early = self.with_averaged_weights(|t| t.track_best(&row))?;
         self.history.push(row);
         self.state.epoch = epoch.number;
         self.state.next_batch = 0;
